@@ -32,6 +32,8 @@ export interface SimOptions {
   kernelClamp?: (b: BoardProfile) => BoardProfile;
   /** Restarts the broker (for the broker-restart fault); only when the simulator owns it. */
   restartBroker?: () => Promise<void>;
+  /** Per-board override of the fault spec (e.g. a different power-cut step per board). */
+  faultsFor?: (id: string, index: number) => Partial<FaultSpec> | undefined;
   agent?: Partial<DeviceAgentOptions>;
   /** Boards booted at once while starting. */
   startConcurrency?: number;
@@ -51,9 +53,11 @@ export class SimBoard {
   private rebootTimer: NodeJS.Timeout | null = null;
   private stopped = false;
 
-  constructor(readonly id: string, readonly profile: BoardProfile, private readonly fleet: SimFleet, dataDir?: string) {
+  readonly faults: FaultSpec;
+
+  constructor(readonly id: string, readonly profile: BoardProfile, private readonly fleet: SimFleet, index: number, dataDir?: string) {
     this.flash = new SimFlash(dataDir ? join(dataDir, id) : undefined);
-    const f = fleet.faults;
+    const f = (this.faults = { ...fleet.faults, ...fleet.opts.faultsFor?.(id, index) });
     this.rng = rng32(hashSeed(f.seed, id));
     this.skewMs = f.skew ? Math.round((this.rng() * 2 - 1) * f.skew) : 0;
     this.cutsThisBoard = f.powercut.length > 0 && this.rng() < f.powercutP;
@@ -86,7 +90,7 @@ export class SimBoard {
       log: o.log,
       hooks: {
         step: (s) => this.onStep(s),
-        beforeMessage: this.fleet.faults.delay ? () => new Promise((r) => setTimeout(r, this.rng() * this.fleet.faults.delay)) : undefined,
+        beforeMessage: this.faults.delay ? () => new Promise((r) => setTimeout(r, this.rng() * this.faults.delay)) : undefined,
         reboot: () => this.powerCycle(false),
       },
     });
@@ -100,7 +104,7 @@ export class SimBoard {
 
   private onStep(step: AgentStep): void {
     if (!this.cutsThisBoard) return;
-    for (const c of this.fleet.faults.powercut) {
+    for (const c of this.faults.powercut) {
       const key = `${c.step}+${c.afterOps}`;
       if (c.step !== step || this.cutDone.has(key)) continue;
       this.cutDone.add(key);
@@ -121,12 +125,12 @@ export class SimBoard {
     if (this.stopped) return;
     if (cut) this.powerCuts++;
     this.agent?.kill();
-    this.flash.powerLoss(this.rng, cut ? this.fleet.faults.torn : 0);
+    this.flash.powerLoss(this.rng, cut ? this.faults.torn : 0);
     if (this.rebootTimer) clearTimeout(this.rebootTimer);
     this.rebootTimer = setTimeout(() => {
       this.rebootTimer = null;
       this.boot().catch((e) => this.fleet.opts.log?.(`[${this.id}] boot failed: ${(e as Error).stack}`));
-    }, this.fleet.faults.rebootDelayMs);
+    }, this.faults.rebootDelayMs);
   }
 
   /** Takes the board off the network (powered down, flash intact) until bringOnline(). */
@@ -142,7 +146,7 @@ export class SimBoard {
   }
 
   maybeDropLink(): void {
-    if (this.fleet.faults.drop && this.rng() < this.fleet.faults.drop) this.agent?.dropLink();
+    if (this.faults.drop && this.rng() < this.faults.drop) this.agent?.dropLink();
   }
 
   async stop(): Promise<void> {
@@ -166,7 +170,7 @@ export class SimFleet {
       const id = `${prefix}${String(first + i).padStart(width, "0")}`;
       let profile = boardFor(i, opts.boards);
       if (opts.kernelClamp) profile = opts.kernelClamp(profile);
-      this.boards.push(new SimBoard(id, profile, this, opts.dataDir));
+      this.boards.push(new SimBoard(id, profile, this, i, opts.dataDir));
     }
   }
 
@@ -179,7 +183,7 @@ export class SimFleet {
     for (let i = 0; i < this.boards.length; i += n) {
       await Promise.all(this.boards.slice(i, i + n).map((b) => b.boot()));
     }
-    if (this.faults.drop) {
+    if (this.boards.some((b) => b.faults.drop)) {
       const t = setInterval(() => this.boards.forEach((b) => b.maybeDropLink()), this.faults.dropEveryMs);
       t.unref();
       this.timers.push(t);
