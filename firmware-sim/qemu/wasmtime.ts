@@ -58,3 +58,49 @@ export function runWizer(layout: CacheLayout, aarch64: EnvManifest, wasm: string
       "--init-func", initFunc, "--wasm-simd", "true", "--wasm-bulk-memory", "true"],
   });
 }
+
+/**
+ * A tiny module exporting `selftest`: checks one i32x4.dot_i16x8_s result and traps when it is
+ * not `expectLane3` in lane 3 (the true value is 15). With 15 it must return (wizer exit 0);
+ * with anything else it must trap (wizer exit 1): the pair shows the harness sees both outcomes.
+ */
+export function simdProbeModule(expectLane3: number): Uint8Array<ArrayBuffer> {
+  const v128 = (lanes: number[], bytesPer: 2 | 4) => {
+    const b = Buffer.alloc(16);
+    lanes.forEach((x, i) => (bytesPer === 2 ? b.writeInt16LE(x, i * 2) : b.writeInt32LE(x, i * 4)));
+    return [0xfd, 0x0c, ...b];
+  };
+  const body = [
+    0x00, // no locals
+    ...v128([1, 2, 3, 4, 5, 6, 7, 8], 2),
+    ...v128([-1, 2, -3, 4, -5, 6, -7, 8], 2),
+    0xfd, 0xba, 0x01, // i32x4.dot_i16x8_s -> [3, 7, 11, 15]
+    ...v128([3, 7, 11, expectLane3], 4),
+    0xfd, 0x37, // i32x4.eq
+    0xfd, 0xa3, 0x01, // i32x4.all_true
+    0x45, // i32.eqz
+    0x04, 0x40, 0x00, 0x0b, // if unreachable end
+    0x0b,
+  ];
+  const section = (id: number, content: number[]) => [id, content.length, ...content];
+  const name = [..."selftest"].map((c) => c.charCodeAt(0));
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, [0x01, 0x60, 0x00, 0x00]),
+    ...section(3, [0x01, 0x00]),
+    ...section(7, [0x01, name.length, ...name, 0x00, 0x00]),
+    ...section(10, [0x01, body.length, ...body]),
+  ]);
+}
+
+/** Does this engine (the host) agree the probe passes / traps as intended? Guards the bytes above. */
+export function probeBehavesOnHost(bytes: Uint8Array<ArrayBuffer>, shouldTrap: boolean): boolean {
+  if (!WebAssembly.validate(bytes)) return false;
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
+  try {
+    (inst.exports.selftest as () => void)();
+    return !shouldTrap;
+  } catch {
+    return shouldTrap;
+  }
+}
