@@ -2,9 +2,10 @@
 // Conventions (as PyTorch's SGD and Adam):
 //   SGD:  g' = g + weightDecay * w;  v = momentum * v + g';  w -= lr * v
 //         (momentum == 0: w -= lr * g', and v may be 0)
-//   Adam: m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g²;
-//         w -= lr * (m / bc1) / (sqrt(v / bc2) + eps), with bc1 = 1 - b1^t, bc2 = 1 - b2^t
-//         computed by the host for step t (1-based).
+//   Adam: m = b1 m + c1 g;  v = b2 v + c2 g²;  (c1 = 1 - b1, c2 = 1 - b2)
+//         w -= lr * (m / bc1) / (sqrt(v / bc2) + eps), with bc1 = 1 - b1^t, bc2 = 1 - b2^t.
+//         The host computes c1, c2, bc1, bc2 in double: 1 - f32(0.999) would be off by 1e-5
+//         relative, which matters because v / bc2 divides two numbers near 0.001.
 import { f4 } from "./geometry";
 
 export function sgdStep(w: usize, g: usize, v: usize, count: i32, lr: f32, momentum: f32, weightDecay: f32): void {
@@ -38,9 +39,8 @@ export function sgdStep(w: usize, g: usize, v: usize, count: i32, lr: f32, momen
 
 export function adamStep(
   w: usize, g: usize, m: usize, v: usize, count: i32,
-  lr: f32, beta1: f32, beta2: f32, eps: f32, bc1: f32, bc2: f32,
+  lr: f32, beta1: f32, beta2: f32, c1: f32, c2: f32, eps: f32, bc1: f32, bc2: f32,
 ): void {
-  const c1: f32 = 1 - beta1, c2: f32 = 1 - beta2;
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     const vb1 = f32x4.splat(beta1), vb2 = f32x4.splat(beta2), vc1 = f32x4.splat(c1), vc2 = f32x4.splat(c2);
