@@ -47,6 +47,12 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`qedge ${name}: ${e.name}: ${e.message}`);
       return 1;
     }
+    const err = e as NodeJS.ErrnoException;
+    if (err && typeof err.code === "string" && err.syscall) {
+      // File-system errors (missing model or input file, permissions): one line, not a stack.
+      console.error(`qedge ${name}: ${err.message}`);
+      return 1;
+    }
     throw e;
   }
 }
