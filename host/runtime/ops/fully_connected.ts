@@ -1,3 +1,131 @@
-import type { OpPrepare } from "./types.js";
-// Stub: to be implemented.
-export const prepareFullyConnected: OpPrepare = (ctx) => ctx.unsupported("not implemented yet");
+// FULLY_CONNECTED (int8): validates the operator, packs the weights for the kernel (layout in
+// assembly/kernels/fc_layout.ts), folds the input zero point into the bias and computes one
+// requantization multiplier per output channel. Kernel block layout: assembly/kernels/fully_connected.ts.
+import { OP_FULLY_CONNECTED } from "../../../assembly/abi.js";
+import { FC_CHUNK, FC_ROWS } from "../../../assembly/kernels/fc_layout.js";
+import { Activation, TensorType, type Tensor } from "../../model/types.js";
+import { activationRange, quantizeMultiplier } from "../quant.js";
+import type { Addresses, OpPrepare, PrepareContext } from "./types.js";
+
+/** Pack [out, in] int8 weights into the kernel's row-group / chunk layout (zero padded). */
+export function packFcWeights(w: Int8Array, outDepth: number, inDepth: number): Int8Array {
+  const chunks = Math.ceil(inDepth / FC_CHUNK);
+  const groups = Math.ceil(outDepth / FC_ROWS);
+  const packed = new Int8Array(groups * chunks * FC_ROWS * FC_CHUNK);
+  for (let r = 0; r < outDepth; r++) {
+    const g = Math.floor(r / FC_ROWS);
+    const rr = r % FC_ROWS;
+    for (let k = 0; k < inDepth; k++) {
+      const c = Math.floor(k / FC_CHUNK);
+      packed[((g * chunks + c) * FC_ROWS + rr) * FC_CHUNK + (k % FC_CHUNK)] = w[r * inDepth + k];
+    }
+  }
+  return packed;
+}
+
+/** Address of a tensor operand, constant (placed as a blob) or not. */
+function operand(ctx: PrepareContext, t: Tensor): (a: Addresses) => number {
+  if (t.data) {
+    const ref = ctx.constTensor(t);
+    return (a) => a.blob(ref);
+  }
+  return (a) => a.tensor(t);
+}
+
+function perTensor(ctx: PrepareContext, t: Tensor, what: string): { scale: number; zeroPoint: number } {
+  const q = t.quantization;
+  ctx.check(q && q.scale.length === 1 && q.zeroPoint.length === 1,
+    `${what} (tensor ${t.index}) must have one scale and zero point`);
+  ctx.check(q!.scale[0] > 0 && Number.isFinite(q!.scale[0]), `${what} (tensor ${t.index}) has scale ${q!.scale[0]}`);
+  return { scale: q!.scale[0], zeroPoint: q!.zeroPoint[0] };
+}
+
+export const prepareFullyConnected: OpPrepare = (ctx) => {
+  const input = ctx.input(0);
+  const weights = ctx.input(1);
+  const bias = ctx.optionalInput(2);
+  const output = ctx.output(0);
+  const opts = ctx.op.options;
+  const act = (opts.fusedActivationFunction as number | undefined) ?? Activation.NONE;
+
+  ctx.check(input.type === TensorType.INT8, `input type ${input.type} is not INT8 (only int8 FULLY_CONNECTED is supported)`);
+  ctx.check(weights.type === TensorType.INT8, `weights type ${weights.type} is not INT8`);
+  ctx.check(output.type === TensorType.INT8, `output type ${output.type} is not INT8`);
+  ctx.check(((opts.weightsFormat as number | undefined) ?? 0) === 0,
+    `weights_format ${opts.weightsFormat} is not supported (only DEFAULT)`);
+  ctx.check(weights.data !== null, "weights must be a constant tensor");
+  ctx.check(weights.shape.length === 2, `weights shape [${weights.shape}] is not [out, in]`);
+  const [outDepth, inDepth] = weights.shape;
+  ctx.check(outDepth > 0 && inDepth > 0, `weights shape [${weights.shape}] is empty`);
+
+  const inElems = input.shape.reduce((a, b) => a * b, 1);
+  const outElems = output.shape.reduce((a, b) => a * b, 1);
+  ctx.check(inElems % inDepth === 0, `input shape [${input.shape}] does not flatten to rows of ${inDepth}`);
+  const batches = inElems / inDepth;
+  ctx.check(output.shape[output.shape.length - 1] === outDepth && outElems === batches * outDepth,
+    `output shape [${output.shape}] does not match ${batches} batch(es) of ${outDepth} outputs`);
+
+  const inQ = perTensor(ctx, input, "input");
+  const outQ = perTensor(ctx, output, "output");
+  const wq = weights.quantization;
+  ctx.check(wq && (wq.scale.length === 1 || (wq.scale.length === outDepth && wq.quantizedDimension === 0)),
+    `weights need one scale or one per output channel (got ${wq?.scale.length ?? 0})`);
+  ctx.check(wq!.zeroPoint.every((z) => z === 0), "weights zero point must be 0");
+  ctx.check(wq!.scale.every((s) => s > 0 && Number.isFinite(s)), "weights scales must be positive");
+
+  let biasValues: Int32Array | null = null;
+  if (bias) {
+    ctx.check(bias.type === TensorType.INT32, `bias type ${bias.type} is not INT32`);
+    ctx.check(bias.data !== null, "bias must be a constant tensor");
+    ctx.check(bias.byteLength === outDepth * 4, `bias has ${bias.byteLength / 4} values, expected ${outDepth}`);
+    const b = bias.data!;
+    biasValues = new Int32Array(outDepth);
+    const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    for (let c = 0; c < outDepth; c++) biasValues[c] = view.getInt32(c * 4, true);
+  }
+
+  let range: { min: number; max: number };
+  try {
+    range = activationRange(act, outQ.scale, outQ.zeroPoint);
+  } catch {
+    return ctx.unsupported(`fused activation ${act} is not supported`);
+  }
+
+  const w = new Int8Array(weights.data!.buffer, weights.data!.byteOffset, outDepth * inDepth);
+  // Three int32 arrays padded to whole row groups: folded bias, multipliers, shifts.
+  // Folded bias: bias[c] - in_zp * Σ w[c][k], wrapped to int32 as TFLM's int32 accumulator does.
+  const padded = Math.ceil(outDepth / FC_ROWS) * FC_ROWS;
+  const params = new Int32Array(3 * padded);
+  for (let c = 0; c < outDepth; c++) {
+    let sumW = 0;
+    for (let k = 0; k < inDepth; k++) sumW += w[c * inDepth + k];
+    params[c] = ((biasValues ? biasValues[c] : 0) - inQ.zeroPoint * sumW) | 0;
+    const wScale = wq!.scale.length === 1 ? wq!.scale[0] : wq!.scale[c];
+    const { multiplier, shift } = quantizeMultiplier(inQ.scale * wScale / outQ.scale);
+    ctx.check(shift <= 31, `effective scale ${inQ.scale * wScale / outQ.scale} is too large (shift ${shift} > 31)`);
+    params[padded + c] = multiplier;
+    params[2 * padded + c] = shift;
+  }
+  let uniform = 1;
+  for (let c = 1; c < outDepth; c++) {
+    if (params[padded + c] !== params[padded] || params[2 * padded + c] !== params[2 * padded]) uniform = 0;
+  }
+  const packed = ctx.constBlob(new Uint8Array(packFcWeights(w, outDepth, inDepth).buffer));
+  const consts = ctx.constBlob(new Uint8Array(params.buffer));
+  const inAddr = operand(ctx, input);
+
+  return {
+    encode: (a) => {
+      const base = a.blob(consts);
+      return [{
+        kernel: OP_FULLY_CONNECTED,
+        params: [
+          inAddr(a), a.blob(packed), base, a.tensor(output),
+          batches, inDepth, outDepth,
+          base + 4 * padded, base + 8 * padded,
+          outQ.zeroPoint, range.min, range.max, uniform,
+        ],
+      }];
+    },
+  };
+};

@@ -1,0 +1,104 @@
+// The gemmlowp fixed-point routines of assembly/gemmlowp.ts, bit for bit against the TypeScript
+// reference on raw int32 values (int8 outputs hide most 1-ulp slips, so they are probed
+// directly): a small AssemblyScript entry exposes them and is compiled here with asc.
+import { beforeAll, describe, expect, it } from "vitest";
+import asc from "assemblyscript/asc";
+import { rng } from "../helpers/kernel-harness.js";
+import * as ref from "../reference/gemmlowp.js";
+
+interface Probe {
+  expNeg(a: number, bits: number): number;
+  oneOverOnePlusX(a: number): number;
+  logistic(a: number, bits: number): number;
+  tanh(a: number, bits: number): number;
+  reciprocal(x: number, bits: number): number;
+  reciprocalBits(): number;
+  rescaleBits(x: number, from: number, to: number): number;
+  halfSum(a: number, b: number): number;
+}
+
+let probe: Probe;
+beforeAll(async () => {
+  const files: Record<string, Uint8Array> = {};
+  const res = await asc.main(
+    ["test/kernels/wasm/gemmlowp-probe.ts", "--outFile", "probe.wasm", "--runtime", "stub", "-O3", "--noAssert", "--use", "abort="],
+    { writeFile: (name: string, contents: Uint8Array | string) => { files[name] = contents as Uint8Array; } },
+  );
+  if (res.error) throw new Error(`asc failed: ${res.error.message}\n${res.stderr.toString()}`);
+  probe = new WebAssembly.Instance(new WebAssembly.Module(files["probe.wasm"]), {}).exports as unknown as Probe;
+});
+
+const EDGES = [0, 1, -1, 2, -2, 2 ** 30, -(2 ** 30), 2 ** 29 - 1, -(2 ** 29) + 1, 2 ** 29, -(2 ** 29),
+  2147483647, -2147483648, 2147483646, -2147483647, 1 << 26, -(1 << 26), (1 << 26) + 1];
+
+/** Random int32s: uniform, log-uniform magnitudes and edge values. */
+function samples(seed: number, n: number): number[] {
+  const r = rng(seed);
+  const out = [...EDGES];
+  for (let i = 0; i < n; i++) {
+    const u = r();
+    if (i % 2 === 0) out.push(Math.floor(u * 2 ** 32) - 2 ** 31);
+    else out.push(Math.trunc((r() < 0.5 ? -1 : 1) * 2 ** (31 * u)) | 0);
+  }
+  return out;
+}
+
+describe("gemmlowp fixed point (AssemblyScript) vs TypeScript reference", () => {
+  it("exp_on_negative_values for 2..6 integer bits", () => {
+    for (const bits of [2, 3, 4, 5, 6]) {
+      for (const s of samples(bits, 8000)) {
+        const a = s > 0 ? -s : s;
+        expect(probe.expNeg(a, bits), `a=${a} bits=${bits}`).toBe(ref.expNeg(a, bits));
+      }
+    }
+  });
+
+  it("exp(0) = 1 and exp(-1) = 0.3679 in Q0.31 (hand-derived)", () => {
+    expect(probe.expNeg(0, 5)).toBe(2147483647);
+    expect(Math.abs(probe.expNeg(-(1 << 26), 5) / 2 ** 31 - Math.exp(-1))).toBeLessThan(1e-6);
+  });
+
+  it("one_over_one_plus_x_for_x_in_0_1", () => {
+    for (const s of samples(21, 10000)) {
+      const a = s < 0 ? (s === -2147483648 ? 0 : -s) : s;
+      expect(probe.oneOverOnePlusX(a), `a=${a}`).toBe(ref.oneOverOnePlusX(a));
+    }
+  });
+
+  it("logistic and tanh for 3..5 integer bits", () => {
+    for (const bits of [3, 4, 5]) {
+      for (const a of samples(30 + bits, 8000)) {
+        expect(probe.logistic(a, bits), `logistic a=${a}`).toBe(ref.logisticQ(a, bits));
+        expect(probe.tanh(a, bits), `tanh a=${a}`).toBe(ref.tanhQ(a, bits));
+      }
+    }
+  });
+
+  it("logistic and tanh agree with float math to 1e-6", () => {
+    for (const x of [-7.9, -3, -1, -0.25, 0.001, 0.5, 2, 7.5]) {
+      const raw = Math.round(x * 2 ** 27);
+      expect(Math.abs(probe.logistic(raw, 4) / 2 ** 31 - 1 / (1 + Math.exp(-x)))).toBeLessThan(1e-6);
+      expect(Math.abs(probe.tanh(raw, 4) / 2 ** 31 - Math.tanh(x))).toBeLessThan(1e-6);
+    }
+  });
+
+  it("GetReciprocal with 12 integer bits", () => {
+    for (const s of samples(41, 10000)) {
+      const x = s > 0 ? s : s === 0 ? 1 : s === -2147483648 ? 2147483647 : -s;
+      const got = probe.reciprocal(x, 12);
+      const bitsOver = probe.reciprocalBits();
+      const lz = Math.clz32(x);
+      const want = ref.oneOverOnePlusX(ref.wrap(Number((BigInt(x) << BigInt(lz)) & 0xffffffffn) - 2 ** 31));
+      expect([got, bitsOver], `x=${x}`).toEqual([want, 12 - lz]);
+    }
+  });
+
+  it("Rescale and RoundingHalfSum", () => {
+    const xs = samples(51, 3000);
+    for (const [from, to] of [[0, 12], [12, 0], [5, 0], [0, 5], [4, 2], [2, 0], [1, 0], [3, 3]]) {
+      for (const x of xs) expect(probe.rescaleBits(x, from, to), `x=${x} ${from}->${to}`).toBe(ref.rescale(x, from, to));
+    }
+    const ys = samples(52, 3000);
+    xs.forEach((x, i) => expect(probe.halfSum(x, ys[i])).toBe(ref.roundingHalfSum(x, ys[i])));
+  });
+});

@@ -1,0 +1,16 @@
+// AssemblyScript test entry (compiled by test/kernels/gemmlowp.test.ts, not part of the kernel
+// builds): exposes the gemmlowp routines of assembly/gemmlowp.ts one by one so they can be
+// compared with the TypeScript reference on raw int32 values.
+import {
+  expOnNegativeValues, oneOverOnePlusXForXIn01, fixedLogistic, fixedTanh, getReciprocal,
+  reciprocalBitsOverUnit, rescale, roundingHalfSum,
+} from "../../../assembly/gemmlowp";
+
+export function expNeg(a: i32, bits: i32): i32 { return expOnNegativeValues(a, bits); }
+export function oneOverOnePlusX(a: i32): i32 { return oneOverOnePlusXForXIn01(a); }
+export function logistic(a: i32, bits: i32): i32 { return fixedLogistic(a, bits); }
+export function tanh(a: i32, bits: i32): i32 { return fixedTanh(a, bits); }
+export function reciprocal(x: i32, bits: i32): i32 { return getReciprocal(x, bits); }
+export function reciprocalBits(): i32 { return reciprocalBitsOverUnit; }
+export function rescaleBits(x: i32, from: i32, to: i32): i32 { return rescale(x, from, to); }
+export function halfSum(a: i32, b: i32): i32 { return roundingHalfSum(a, b); }
