@@ -51,6 +51,8 @@ export interface RequestOptions {
   id?: string;
   /** A result may also be read off the device's reported state (a result reply lost for good). */
   doneWhen?: (view: DeviceView) => ReplyMessage | null;
+  /** Give up early when the device has not been online at all for this long since the request began. */
+  offlineTimeoutMs?: number;
   onAccepted?: () => void;
 }
 
@@ -320,7 +322,9 @@ export class FleetController extends EventEmitter {
   async request(device: string, cmd: CommandName, args: Record<string, unknown>, opts: RequestOptions = {}): Promise<ReplyMessage> {
     const o = { ...REQUEST_DEFAULTS, ...opts };
     const base = o.id ?? `${cmd}-${randomId()}`;
-    const deadline = Date.now() + o.resultTimeoutMs;
+    const started = Date.now();
+    const deadline = started + o.resultTimeoutMs;
+    let seenOnline = false;
     const inbox: ReplyMessage[] = [];
     let wake: (() => void) | null = null;
     const poke = () => { const w = wake; wake = null; w?.(); };
@@ -372,10 +376,14 @@ export class FleetController extends EventEmitter {
           if (r) return r;
         }
         const now = Date.now();
+        if (v?.online) seenOnline = true;
+        if (!seenOnline && o.offlineTimeoutMs !== undefined && now >= started + o.offlineTimeoutMs) {
+          throw new FleetTimeoutError(`${cmd} to ${device}: device stayed offline for ${o.offlineTimeoutMs} ms`);
+        }
         if (now >= deadline) {
           throw new FleetTimeoutError(`${cmd} to ${device}: no ${accepted ? "result" : "answer"} within ${o.resultTimeoutMs} ms after ${attempts} attempt(s)`);
         }
-        let next = deadline;
+        let next = !seenOnline && o.offlineTimeoutMs !== undefined ? Math.min(deadline, started + o.offlineTimeoutMs) : deadline;
         if (v?.online) {
           if ((v.births > birthsAtSend) && attempts < maxAttempts) {
             // The device reconnected since we sent: whatever was in flight may be gone.
