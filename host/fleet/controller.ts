@@ -171,10 +171,12 @@ export class FleetController extends EventEmitter {
       [`${TOPIC_ROOT}/+/telemetry/+`]: { qos: 0 },
     };
     return new Promise((resolve, reject) => {
-      this.client!.subscribe(subs, (err, granted) => {
-        if (err) return reject(err);
-        const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
+      const names = Object.keys(subs);
+      this.client!.subscribe(subs, (err, _subs, packet) => {
+        const codes = (packet as { granted?: number[] } | undefined)?.granted ?? [];
+        const refused = names.filter((_, i) => (codes[i] ?? 0) >= 0x80);
         if (refused.length) return reject(new ProtocolError(`broker refused subscriptions: ${refused.join(", ")} (is this user a controller?)`));
+        if (err) return reject(err);
         resolve();
       });
     });
