@@ -21,7 +21,7 @@ let probe: Probe;
 beforeAll(async () => {
   const files: Record<string, Uint8Array> = {};
   const res = await asc.main(
-    ["test/kernels/wasm/gemmlowp-probe.ts", "--outFile", "probe.wasm", "--runtime", "stub", "-O3", "--noAssert", "--use", "abort="],
+    ["test/kernels/wasm/gemmlowp-probe.ts", "--config", "test/kernels/wasm/asconfig.json", "--outFile", "probe.wasm", "--runtime", "stub", "-O3", "--noAssert", "--use", "abort="],
     { writeFile: (name: string, contents: Uint8Array | string) => { files[name] = contents as Uint8Array; } },
   );
   if (res.error) throw new Error(`asc failed: ${res.error.message}\n${res.stderr.toString()}`);
