@@ -2,8 +2,25 @@
 // The project's test command: runs vitest, then prints the plain closing line CI reads:
 // "N passed, N failed, N skipped". Extra arguments go to vitest (e.g. a file filter).
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, existsSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, existsSync, rmSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+
+// Rebuild first when the sources are newer than the build (the CLI tests run dist/).
+function newest(dir) {
+  let t = 0;
+  if (!existsSync(dir)) return t;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+const built = ["dist/host/index.js", "dist/wasm/kernels-scalar.wasm"].map((f) => (existsSync(f) ? statSync(f).mtimeMs : 0));
+if (Math.max(newest("assembly"), newest("host"), statSync("asconfig.json").mtimeMs) > Math.min(...built)) {
+  console.log("sources changed since the last build: npm run build");
+  const b = spawnSync("npm", ["run", "build"], { stdio: "inherit" });
+  if (b.status !== 0) { console.log("\n0 passed, 1 failed, 0 skipped"); process.exit(1); }
+}
 
 const outDir = "test-results";
 mkdirSync(outDir, { recursive: true });

@@ -25,6 +25,7 @@ export const Padding = { SAME: 0, VALID: 1 } as const;
 export interface Quantization {
   /** One scale per tensor, or one per channel along quantizedDimension. */
   scale: number[];
+  /** As stored: one entry per scale, or a single entry shared by all scales. */
   zeroPoint: number[];
   quantizedDimension: number;
 }

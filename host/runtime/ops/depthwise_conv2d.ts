@@ -1,3 +1,49 @@
+// DEPTHWISE_CONV_2D prepare: validate the int8 operator, build the per-channel requantization
+// table and the bias once, and encode the kernel block (assembly/kernels/depthwise_conv2d.ts).
+import { OP_DEPTHWISE_CONV_2D } from "../../../assembly/abi.js";
 import type { OpPrepare } from "./types.js";
-// Stub: to be implemented.
-export const prepareDepthwiseConv2d: OpPrepare = (ctx) => ctx.unsupported("not implemented yet");
+import {
+  activationQuant, biasValues, checkRank4, convGeometry, requantTable, roundUp, weightScales,
+} from "./conv_common.js";
+
+export const prepareDepthwiseConv2d: OpPrepare = (ctx) => {
+  const input = ctx.input(0);
+  const filter = ctx.input(1);
+  const bias = ctx.optionalInput(2);
+  const output = ctx.output(0);
+  const [N, H, W, IC] = checkRank4(ctx, input, "input");
+  const [one, KH, KW, OC] = checkRank4(ctx, filter, "filter");
+  checkRank4(ctx, output, "output");
+  ctx.check(one === 1, `filter must have shape [1, KH, KW, C], has [${filter.shape.join(",")}]`);
+  ctx.check(OC % IC === 0, `filter has ${OC} channels, not a multiple of the ${IC} input channels`);
+  const mult = OC / IC;
+  const opt = ctx.op.options.depthMultiplier;
+  // Some converters write 0 here; the shapes are what the kernel follows.
+  ctx.check(opt === undefined || Number(opt) === 0 || Number(opt) === mult,
+    `depth_multiplier ${opt} disagrees with the shapes (${OC} output / ${IC} input channels)`);
+  const inQ = activationQuant(ctx, input, "input");
+  const outQ = activationQuant(ctx, output, "output");
+  const wScales = weightScales(ctx, filter, OC, 3, "filter");
+  const g = convGeometry(ctx, H, W, KH, KW, outQ.scale, outQ.zeroPoint);
+  const expect = [N, g.outH, g.outW, OC];
+  ctx.check(output.shape.every((d, i) => d === expect[i]),
+    `output shape [${output.shape.join(",")}] should be [${expect.join(",")}]`);
+  ctx.check(filter.data!.byteLength >= KH * KW * OC,
+    `filter data holds ${filter.data!.byteLength} bytes, expected ${KH * KW * OC}`);
+
+  const weights = ctx.constTensor(filter);
+  const biasBlob = ctx.constBlob(new Uint8Array(biasValues(ctx, bias, OC, roundUp(OC, 8)).buffer));
+  const rqBlob = ctx.constBlob(requantTable(inQ.scale, wScales, outQ.scale));
+
+  return {
+    encode: (addr) => [{
+      kernel: OP_DEPTHWISE_CONV_2D,
+      params: [
+        addr.tensor(input), addr.blob(weights), addr.blob(biasBlob), addr.blob(rqBlob), addr.tensor(output),
+        N, H, W, IC, g.outH, g.outW, OC, mult, KH, KW,
+        g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft,
+        inQ.zeroPoint, outQ.zeroPoint, g.act.min, g.act.max,
+      ],
+    }],
+  };
+};
