@@ -24,7 +24,8 @@ let probe: Probe;
 beforeAll(async () => {
   const files: Record<string, Uint8Array> = {};
   const res = await asc.main(
-    ["test/kernels/wasm/fixed-point-probe.ts", "--outFile", "probe.wasm", "--runtime", "stub", "-O3", "--noAssert", "--use", "abort="],
+    // Its own asconfig, so the project's build targets and entries do not leak in.
+    ["test/kernels/wasm/fixed-point-probe.ts", "--config", "test/kernels/wasm/asconfig.json", "--outFile", "probe.wasm"],
     { writeFile: (name: string, contents: Uint8Array | string) => { files[name] = contents as Uint8Array; } },
   );
   if (res.error) throw new Error(`asc failed: ${res.error.message}\n${res.stderr.toString()}`);

@@ -5,6 +5,7 @@ import {
   expOnNegativeValues, oneOverOnePlusXForXIn01, fixedLogistic, fixedTanh, getReciprocal,
   reciprocalBitsOverUnit, rescale, roundingHalfSum,
 } from "../../../assembly/gemmlowp";
+import "../../../assembly/abort";
 
 export function expNeg(a: i32, bits: i32): i32 { return expOnNegativeValues(a, bits); }
 export function oneOverOnePlusX(a: i32): i32 { return oneOverOnePlusXForXIn01(a); }
