@@ -33,7 +33,7 @@ export interface ParamTensor {
 }
 
 /** What a layer does with a batch; pointers are into the kernel instance's memory. */
-interface LayerImpl {
+export interface LayerImpl {
   readonly spec: LayerSpec;
   readonly inShape: number[];
   readonly outShape: number[];
@@ -161,6 +161,8 @@ export class Sequential {
         ];
         const outShape = [g.oh, g.ow, o];
         const block = K.convBlock(g, isConv ? o : m);
+        // conv2d's weights in HWIO order / its per-call weight gradient (assembly/train/conv.ts)
+        const scratch = isConv ? K.allocF32(prod(wShape)) : 0;
         const fanIn = isConv ? kh * kw * c : kh * kw;
         return {
           params, outShape, build: (pp, gp) => {
@@ -170,11 +172,13 @@ export class Sequential {
               spec: ls, inShape, outShape, activation, aliasesInput: false, params, fanIn,
               forward: (x, y, n) => {
                 K.setBatch(block, n);
-                (isConv ? kx.conv2dForward : kx.depthwiseForward)(block, x, wp, bp, y);
+                if (isConv) kx.conv2dForward(block, x, wp, bp, y, scratch);
+                else kx.depthwiseForward(block, x, wp, bp, y);
               },
               backward: (x, dy, dx, n) => {
                 K.setBatch(block, n);
-                (isConv ? kx.conv2dBackward : kx.depthwiseBackward)(block, x, wp, dy, dx, dwp, dbp);
+                if (isConv) kx.conv2dBackward(block, x, wp, dy, dx, dwp, dbp, scratch);
+                else kx.depthwiseBackward(block, x, wp, dy, dx, dwp, dbp);
               },
             };
           },
