@@ -9,7 +9,7 @@
 //   2 bias    int32 [OCp] (zeros when the model has none; entries >= OC are 0)
 //   3 rq      requantization table for OCp channels (assembly/kernels/requantize.ts)
 //   4 output  int8 [N, OH, OW, OC]
-//   5 scratch (two i16 rows: 4*K4 bytes, 16-aligned)
+//   5 scratch (two i16 rows of K4 values plus 16 bytes slack each: 4*K4 + 32 bytes, 16-aligned)
 //   6 N   7 H   8 W   9 IC   10 OH   11 OW   12 OC   13 KH   14 KW
 //   15 strideH  16 strideW  17 dilationH  18 dilationW  19 padTop  20 padLeft
 //   21 inZp  22 outZp  23 actMin  24 actMax
@@ -22,7 +22,9 @@
 // That layout serves i32x4.dot_i16x8_s (one 8-byte load = 2 channels x 4 k) and reads
 // sequentially in the scalar loop too.
 import { param } from "../fixedpoint";
-import { requantizeOne, requantize4, narrow8, storeBytes } from "./requantize";
+import {
+  requantizeOne, requantize4, narrowClamp8, storeBytes, rqFast, rqLeft, rqShiftE, rqRoundZp,
+} from "./requantize";
 
 export function conv2d(p: usize): void {
   if (ASC_FEATURE_SIMD) conv2dSimd(p);
@@ -64,46 +66,67 @@ function loadGeometry(p: usize): void {
   gK4 = (gK + 3) & ~3;
 }
 
-/** Gather output pixel (b, oy, ox)'s receptive field into `row` as K4 i16 values. */
+/**
+ * Gather output pixel (b, oy, ox)'s receptive field into `row` as K4 i16 values (x - inZp, 0 for
+ * padding and the tail). The row needs 16 bytes of slack after K4 values: SIMD widening may
+ * write a partial chunk past a segment (later segments and the tail overwrite it).
+ */
 function gatherRow(row: usize, b: i32, oy: i32, ox: i32): void {
   const IC = gIC;
   const iy0 = oy * gSH - gPadT;
   const ix0 = ox * gSW - gPadL;
+  const segBytes = <usize>IC << 1;
+  // With dilation 1 along x and all taps of a kernel row inside, the row is contiguous.
+  const xInside = ix0 >= 0 && ix0 + (gKW - 1) * gDW < gW;
+  const contiguous = xInside && gDW == 1;
   let dst = row;
   for (let ky = 0; ky < gKH; ky++) {
     const iy = iy0 + ky * gDH;
-    const rowInside = iy >= 0 && iy < gH;
+    if (iy < 0 || iy >= gH) {
+      zeroI16(dst, gKW * IC);
+      dst += segBytes * <usize>gKW;
+      continue;
+    }
+    const rowBase = gIn + <usize>((b * gH + iy) * gW * IC);
+    if (contiguous) {
+      widen(dst, rowBase + <usize>(ix0 * IC), gKW * IC, gInZp);
+      dst += segBytes * <usize>gKW;
+      continue;
+    }
     for (let kx = 0; kx < gKW; kx++) {
       const ix = ix0 + kx * gDW;
-      if (rowInside && ix >= 0 && ix < gW) {
-        const src = gIn + <usize>(((b * gH + iy) * gW + ix) * IC);
-        if (ASC_FEATURE_SIMD) widenSubSimd(dst, src, IC, gInZp);
-        else widenSub(dst, src, IC, gInZp);
-      } else {
-        memory.fill(dst, 0, <usize>IC << 1);
-      }
-      dst += <usize>IC << 1;
+      if (ix >= 0 && ix < gW) widen(dst, rowBase + <usize>(ix * IC), IC, gInZp);
+      else zeroI16(dst, IC);
+      dst += segBytes;
     }
   }
-  memory.fill(dst, 0, <usize>(gK4 - gK) << 1);
+  for (let k = gK; k < gK4; k++) store<i16>(row + (<usize>k << 1), 0);
 }
 
-function widenSub(dst: usize, src: usize, n: i32, zp: i32): void {
-  for (let i = 0; i < n; i++) {
+/** n i16 values (x - zp) from n int8 at src. */
+// @ts-ignore: decorator
+@inline
+function widen(dst: usize, src: usize, n: i32, zp: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const zv = i16x8.splat(<i16>zp);
+    for (; i + 8 <= n; i += 8) {
+      v128.store(dst + (<usize>i << 1), i16x8.sub(v128.load8x8_s(src + <usize>i), zv));
+    }
+  }
+  for (; i < n; i++) {
     store<i16>(dst + (<usize>i << 1), <i16>(<i32>load<i8>(src + <usize>i) - zp));
   }
 }
 
 // @ts-ignore: decorator
 @inline
-function widenSubSimd(dst: usize, src: usize, n: i32, zp: i32): void {
-  const zv = i16x8.splat(<i16>zp);
-  let i = 0;
-  for (; i + 8 <= n; i += 8) {
-    v128.store(dst + (<usize>i << 1), i16x8.sub(v128.load8x8_s(src + <usize>i), zv));
-  }
-  for (; i < n; i++) {
-    store<i16>(dst + (<usize>i << 1), <i16>(<i32>load<i8>(src + <usize>i) - zp));
+function zeroI16(dst: usize, n: i32): void {
+  if (ASC_FEATURE_SIMD) {
+    // Whole chunks (the row has slack for the overrun).
+    for (let i = 0; i < n; i += 8) v128.store(dst + (<usize>i << 1), i32x4.splat(0));
+  } else {
+    for (let i = 0; i < n; i++) store<i16>(dst + (<usize>i << 1), 0);
   }
 }
 
@@ -165,25 +188,25 @@ function conv2dSimd(p: usize): void {
   const OC = param(p, 12);
   const OCp = (OC + 7) & ~7;
   const KQ = gK4 >> 2;
-  const outZp = i32x4.splat(param(p, 22));
-  const actMin = i32x4.splat(param(p, 23));
-  const actMax = i32x4.splat(param(p, 24));
+  const outZpS = param(p, 22);
+  const outZp = i32x4.splat(outZpS);
+  const actMin = i16x8.splat(<i16>param(p, 23));
+  const actMax = i16x8.splat(<i16>param(p, 24));
+  const fast = rqFast(rq), left = rqLeft(rq), shiftE = rqShiftE(rq), roundZp = rqRoundZp(rq, outZpS);
   const row0 = scratch;
-  const row1 = scratch + (<usize>gK4 << 1);
+  const row1 = scratch + (<usize>gK4 << 1) + 16;
   const M = N * OH * OW;
-  const perImage = OH * OW;
+  // The next pixel to gather.
+  let b = 0, oy = 0, ox = 0;
   for (let m = 0; m < M; m += 2) {
     const has1 = m + 1 < M;
-    let b = m / perImage;
-    let r = m - b * perImage;
-    gatherRow(row0, b, r / OW, r % OW);
+    gatherRow(row0, b, oy, ox);
+    if (++ox == OW) { ox = 0; if (++oy == OH) { oy = 0; b++; } }
     if (has1) {
-      b = (m + 1) / perImage;
-      r = m + 1 - b * perImage;
-      gatherRow(row1, b, r / OW, r % OW);
-    } else {
-      memory.fill(row1, 0, <usize>gK4 << 1);
+      gatherRow(row1, b, oy, ox);
+      if (++ox == OW) { ox = 0; if (++oy == OH) { oy = 0; b++; } }
     }
+    // Without a second pixel, row1 holds stale values: its results are computed, not stored.
     const out0 = output + <usize>m * <usize>OC;
     const out1 = out0 + <usize>OC;
     let wp = weights;
@@ -216,15 +239,15 @@ function conv2dSimd(p: usize): void {
       // Each accumulator holds two channels as [c, c, c+1, c+1] halves: add the pairs.
       const p0lo = i32x4.add(i32x4.add(v128.shuffle<i32>(a0, a1, 0, 2, 4, 6), v128.shuffle<i32>(a0, a1, 1, 3, 5, 7)), biasLo);
       const p0hi = i32x4.add(i32x4.add(v128.shuffle<i32>(a2, a3, 0, 2, 4, 6), v128.shuffle<i32>(a2, a3, 1, 3, 5, 7)), biasHi);
-      storeBytes(out0 + <usize>g, narrow8(
-        requantize4(p0lo, rq, OCp, g, outZp, actMin, actMax),
-        requantize4(p0hi, rq, OCp, g + 4, outZp, actMin, actMax)), n);
+      storeBytes(out0 + <usize>g, narrowClamp8(
+        requantize4(p0lo, rq, OCp, g, fast, left, shiftE, roundZp, outZp),
+        requantize4(p0hi, rq, OCp, g + 4, fast, left, shiftE, roundZp, outZp), actMin, actMax), n);
       if (has1) {
         const p1lo = i32x4.add(i32x4.add(v128.shuffle<i32>(b0, b1, 0, 2, 4, 6), v128.shuffle<i32>(b0, b1, 1, 3, 5, 7)), biasLo);
         const p1hi = i32x4.add(i32x4.add(v128.shuffle<i32>(b2, b3, 0, 2, 4, 6), v128.shuffle<i32>(b2, b3, 1, 3, 5, 7)), biasHi);
-        storeBytes(out1 + <usize>g, narrow8(
-          requantize4(p1lo, rq, OCp, g, outZp, actMin, actMax),
-          requantize4(p1hi, rq, OCp, g + 4, outZp, actMin, actMax)), n);
+        storeBytes(out1 + <usize>g, narrowClamp8(
+          requantize4(p1lo, rq, OCp, g, fast, left, shiftE, roundZp, outZp),
+          requantize4(p1hi, rq, OCp, g + 4, fast, left, shiftE, roundZp, outZp), actMin, actMax), n);
       }
     }
   }

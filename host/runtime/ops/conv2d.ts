@@ -45,8 +45,8 @@ export const prepareConv2d: OpPrepare = (ctx) => {
   const packed = ctx.constBlob(new Uint8Array(packConvWeights(w, OC, K).buffer));
   const biasBlob = ctx.constBlob(new Uint8Array(biasValues(ctx, bias, OC, OCp).buffer));
   const rqBlob = ctx.constBlob(requantTable(inQ.scale, wScales, outQ.scale));
-  // Two i16 im2col rows of K4 values (the scalar path uses one).
-  const scratch = ctx.scratch(4 * K4, 16);
+  // Two i16 im2col rows of K4 values plus 16 bytes of slack each (the scalar path uses one).
+  const scratch = ctx.scratch(4 * K4 + 32, 16);
 
   return {
     encode: (addr) => [{
