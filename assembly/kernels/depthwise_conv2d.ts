@@ -20,7 +20,7 @@
 //              whose taps all lie inside the input
 import { param } from "../fixedpoint";
 import {
-  requantizeOne, requantize4, narrowClamp8, storeBytes, rqFast, rqLeft, rqShiftE, rqRoundZp,
+  requantizeOne, requantize4, narrowClamp8, storeBytes, rqFast, rqLeft, rqRoundZp,
 } from "./requantize";
 
 export function depthwiseConv2d(p: usize): void {
@@ -112,7 +112,7 @@ function depthwiseSimd(p: usize): void {
   const zv = i16x8.splat(<i16>inZp);
   const outZp = i32x4.splat(outZpS);
   const actMin = i16x8.splat(<i16>actMinS), actMax = i16x8.splat(<i16>actMaxS);
-  const fast = rqFast(rq), left = rqLeft(rq), shiftE = rqShiftE(rq), roundZp = rqRoundZp(rq, outZpS);
+  const fast = rqFast(rq), left = rqLeft(rq), roundZp = rqRoundZp(rq, outZpS);
 
   // Interior output ranges [oyA, oyB) x [oxA, oxB): every tap inside the input.
   let oyA = (padT + SH - 1) / SH;
@@ -144,9 +144,9 @@ function depthwiseSimd(p: usize): void {
         if (rowInterior && ox >= oxA && ox < oxB) {
           const xp = img + <usize>((iy0 * W + ix0) * IC);
           if (broadcast) interiorBroadcast(xp, pairs, biasFolded, out, OC8, nPairs, blockBytes,
-            rq, OCp, fast, left, shiftE, roundZp, outZp, actMin, actMax);
+            rq, OCp, fast, left, roundZp, outZp, actMin, actMax);
           else interiorChannels(xp, pairs, biasFolded, out, OC8, nPairs, blockBytes,
-            rq, OCp, fast, left, shiftE, roundZp, outZp, actMin, actMax);
+            rq, OCp, fast, left, roundZp, outZp, actMin, actMax);
         } else {
           let kx0 = 0, kx1 = KW;
           while (kx0 < KW && ix0 + kx0 * DW < 0) kx0++;
@@ -168,8 +168,8 @@ function depthwiseSimd(p: usize): void {
               }
             }
             storeBytes(out + <usize>c, narrowClamp8(
-              requantize4(acc0, rq, OCp, c, fast, left, shiftE, roundZp, outZp),
-              requantize4(acc1, rq, OCp, c + 4, fast, left, shiftE, roundZp, outZp), actMin, actMax), 8);
+              requantize4(acc0, rq, OCp, c, fast, left, roundZp, outZp),
+              requantize4(acc1, rq, OCp, c + 4, fast, left, roundZp, outZp), actMin, actMax), 8);
           }
         }
         for (let c = OC8; c < OC; c++) {
@@ -197,7 +197,7 @@ function depthwiseSimd(p: usize): void {
 @inline
 function interiorChannels(
   xp: usize, pairs: usize, biasFolded: usize, out: usize, OC8: i32, nPairs: i32, blockBytes: usize,
-  rq: usize, OCp: i32, fast: bool, left: bool, shiftE: i32, roundZp: v128, outZp: v128, actMin: v128, actMax: v128,
+  rq: usize, OCp: i32, fast: bool, left: bool, roundZp: v128, outZp: v128, actMin: v128, actMax: v128,
 ): void {
   let wb = pairs;
   for (let c = 0; c < OC8; c += 8) {
@@ -217,8 +217,8 @@ function interiorChannels(
       w += 16;
     }
     storeBytes(out + <usize>c, narrowClamp8(
-      requantize4(acc0, rq, OCp, c, fast, left, shiftE, roundZp, outZp),
-      requantize4(acc1, rq, OCp, c + 4, fast, left, shiftE, roundZp, outZp), actMin, actMax), 8);
+      requantize4(acc0, rq, OCp, c, fast, left, roundZp, outZp),
+      requantize4(acc1, rq, OCp, c + 4, fast, left, roundZp, outZp), actMin, actMax), 8);
     wb += blockBytes;
   }
 }
@@ -228,7 +228,7 @@ function interiorChannels(
 @inline
 function interiorBroadcast(
   xp: usize, pairs: usize, biasFolded: usize, out: usize, OC8: i32, nPairs: i32, blockBytes: usize,
-  rq: usize, OCp: i32, fast: bool, left: bool, shiftE: i32, roundZp: v128, outZp: v128, actMin: v128, actMax: v128,
+  rq: usize, OCp: i32, fast: bool, left: bool, roundZp: v128, outZp: v128, actMin: v128, actMax: v128,
 ): void {
   let wb = pairs;
   for (let c = 0; c < OC8; c += 8) {
@@ -247,8 +247,8 @@ function interiorBroadcast(
       w += 16;
     }
     storeBytes(out + <usize>c, narrowClamp8(
-      requantize4(acc0, rq, OCp, c, fast, left, shiftE, roundZp, outZp),
-      requantize4(acc1, rq, OCp, c + 4, fast, left, shiftE, roundZp, outZp), actMin, actMax), 8);
+      requantize4(acc0, rq, OCp, c, fast, left, roundZp, outZp),
+      requantize4(acc1, rq, OCp, c + 4, fast, left, roundZp, outZp), actMin, actMax), 8);
     wb += blockBytes;
   }
 }

@@ -2,7 +2,8 @@
 //
 // The host (host/runtime/ops/conv_common.ts, requantTable) builds one table per op for n channels
 // (n a multiple of 8, unused entries zero) at a 16-byte aligned address `rq`:
-//   rq + 0: i32 E        common shift of the fast SIMD path (max(1, max e), e = max(-shift, 0))
+//   rq + 0: i32 E        common shift: FAST_SHIFT (21) when the fast path applies, else max e
+//                        (e = max(-shift, 0))
 //   rq + 4: i32 fast     1 if 1 <= e <= 21 wherever the multiplier is not 0: the fast SIMD
 //                        path is exact (see requantize4)
 //   rq + 8: i32 left     1 if some channel has shift > 0
@@ -19,6 +20,8 @@
 import { multiplyByQuantizedMultiplier, clampI32 } from "../fixedpoint";
 
 export const RQ_HEADER: usize = 16;
+/** The common shift E of the fast path (host: FAST_SHIFT in conv_common.ts). */
+export const FAST_SHIFT = 21;
 
 // @ts-ignore: decorator
 @inline
@@ -48,10 +51,6 @@ export function rqFast(rq: usize): bool { return load<i32>(rq, 4) != 0; }
 // @ts-ignore: decorator
 @inline
 export function rqLeft(rq: usize): bool { return load<i32>(rq, 8) != 0; }
-/** Common shift E of the fast path. */
-// @ts-ignore: decorator
-@inline
-export function rqShiftE(rq: usize): i32 { return load<i32>(rq); }
 /** The fast path's rounding term with the zero point folded in: 2^(E-1) + outZp * 2^E. */
 // @ts-ignore: decorator
 @inline
@@ -72,15 +71,15 @@ export function rqRoundZp(rq: usize, outZp: i32): v128 {
 //     to +-2^(e+9) first (e >= 1 also means "+ outZp" cannot wrap in the scalar code). Then
 //     s' = s * 2^(E-e) is exact and RHA(s / 2^e) = RHA(s' / 2^E) = (s' + 2^(E-1) - (s' < 0)) >> E:
 //     one shift for all lanes; adding outZp * 2^E before the shift folds in the zero point.
-//     Every term stays below 2^(E+10) <= 2^31.
+//     With E = 21: |s'| <= 2^30 and |outZp * 2^E| <= 2^28, so nothing overflows.
 //     General path: in f64, s * 2^-e is exact and so is adding +-0.5 (at most 32 significant
 //     bits), so RHA = trunc(s * 2^-e + copysign(0.5, s)); "+ outZp" wraps like the scalar code.
-// Arguments: the table `rq` and its channel count nc; fast, left, shiftE and roundZp from the
+// Arguments: the table `rq` and its channel count nc; fast, left and roundZp from the
 // rq* helpers above (hoisted out of the loops by the caller); outZp as a splat.
 // @ts-ignore: decorator
 @inline
 export function requantize4(
-  acc: v128, rq: usize, nc: i32, c: i32, fast: bool, left: bool, shiftE: i32, roundZp: v128, outZp: v128,
+  acc: v128, rq: usize, nc: i32, c: i32, fast: bool, left: bool, roundZp: v128, outZp: v128,
 ): v128 {
   const n = <usize>nc;
   const t = rq + RQ_HEADER;
@@ -95,7 +94,7 @@ export function requantize4(
   if (fast) {
     const bounded = i32x4.max_s(i32x4.min_s(s, v128.load(t + (n * 20) + co)), v128.load(t + (n * 24) + co));
     const aligned = i32x4.mul(bounded, v128.load(t + (n * 28) + co));
-    return i32x4.shr_s(i32x4.add(i32x4.add(aligned, roundZp), i32x4.shr_s(aligned, 31)), shiftE);
+    return i32x4.shr_s(i32x4.add(i32x4.add(aligned, roundZp), i32x4.shr_s(aligned, 31)), FAST_SHIFT);
   }
   const sLo = f64x2.convert_low_i32x4_s(s);
   const sHi = f64x2.convert_low_i32x4_s(v128.shuffle<i32>(s, s, 2, 3, 2, 3));

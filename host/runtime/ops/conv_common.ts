@@ -61,8 +61,8 @@ export function biasValues(ctx: PrepareContext, bias: Tensor | null, channels: n
   return out;
 }
 
-/** Largest right shift for which the kernels' fast SIMD requantization is exact. */
-const FAST_MAX_SHIFT = 21;
+/** The fast SIMD requantization's common shift: exact for right shifts 1..21. */
+const FAST_SHIFT = 21;
 
 /**
  * The requantization table of assembly/kernels/requantize.ts for `channels` outputs, padded to
@@ -89,10 +89,10 @@ export function requantTable(inScale: number, wScales: number[], outScale: numbe
     rscale[c] = 2 ** -e;
     rights.push(e);
   }
-  const E = Math.max(1, ...rights);
   // e = 0 would let "+ output zero point" wrap around in int32 (as it does in TFLM's C); the
   // fast path's clamping would not reproduce that, so those ops take the general path.
-  const fast = E <= FAST_MAX_SHIFT && rights.every((e, c) => e >= 1 || mult[c] === 0);
+  const fast = rights.every((e, c) => (e >= 1 && e <= FAST_SHIFT) || mult[c] === 0);
+  const E = fast ? FAST_SHIFT : Math.max(1, ...rights);
   for (let c = 0; c < n; c++) {
     const e = c < channels ? rights[c] : 0;
     if (fast) {
