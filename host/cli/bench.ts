@@ -216,19 +216,21 @@ export async function benchModel(bytes: Uint8Array, opts: BenchModelOptions): Pr
   model.invoke();
   const firstMs = performance.now() - t1;
   const s = summarize(measureInvokes(model, inputs, opts));
+  // Nanosecond resolution is all performance.now() offers; more digits are noise in the JSON.
+  const ns = (v: number) => Math.round(v * 1e6) / 1e6;
   return {
     model: opts.name,
     kernels: model.kernels,
     runs: opts.runs,
     warmup: opts.warmup,
     input: opts.inputLabel ?? (opts.input ? "file" : `xorshift32:0x${DEFAULT_SEED.toString(16)}`),
-    load_ms: loadMs,
-    first_invoke_ms: firstMs,
-    median_ms: s.median,
-    p10_ms: s.p10,
-    p90_ms: s.p90,
-    min_ms: s.min,
-    mean_ms: s.mean,
+    load_ms: ns(loadMs),
+    first_invoke_ms: ns(firstMs),
+    median_ms: ns(s.median),
+    p10_ms: ns(s.p10),
+    p90_ms: ns(s.p90),
+    min_ms: ns(s.min),
+    mean_ms: ns(s.mean),
     arena_bytes: model.memory.arenaBytes,
     weight_bytes: model.memory.weightBytes,
     wasm_memory_bytes: model.memory.wasmMemoryBytes,

@@ -1,11 +1,13 @@
 // The pure parts of `qedge bench`: argument parsing, order statistics, deterministic input,
 // and the shape of the JSON report. Expected values are derived by hand in the comments.
-import { describe, expect, it } from "vitest";
+import { join } from "node:path";
+import { describe, expect, it, vi } from "vitest";
 import {
-  benchModel, deterministicBytes, deterministicFloats, inputBytesFor, parseBenchArgs, quantile, summarize,
+  benchCommand, benchModel, deterministicBytes, deterministicFloats, inputBytesFor, parseBenchArgs, quantile, summarize,
   type BenchableModel,
 } from "../../host/cli/bench.js";
 import { InvalidArgumentError } from "../../host/errors.js";
+import { SHARED } from "../helpers/shared.js";
 
 describe("quantile / summarize", () => {
   it("interpolates linearly between ranks", () => {
@@ -140,5 +142,37 @@ describe("benchModel report", () => {
     await benchModel(new Uint8Array(4), { name: "x", kernels: "auto", runs: 1, warmup: 0, input: null, load: async () => b });
     expect(a.fed[0]).toEqual(b.fed[0]);
     expect(a.fed[0].some((v) => v !== 0)).toBe(true);
+  });
+});
+
+describe.skipIf(!SHARED)("qedge bench on a real model (AD, FULLY_CONNECTED only)", () => {
+  const ad = () => join(SHARED!, "models", "mlperf-tiny", "ad01_int8.tflite");
+
+  it("--json prints one object with the documented keys and the model's memory", async () => {
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, "log").mockImplementation((s: unknown) => { lines.push(String(s)); });
+    let code: number;
+    try {
+      code = await benchCommand([ad(), "--json", "--runs", "5", "--warmup", "1", "--kernels", "scalar"]);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(code).toBe(0);
+    expect(lines).toHaveLength(1);
+    const r = JSON.parse(lines[0]);
+    expect(r).toMatchObject({ model: "ad01_int8.tflite", kernels: "scalar", runs: 5, warmup: 1 });
+    for (const k of ["median_ms", "p10_ms", "p90_ms", "load_ms", "first_invoke_ms", "arena_bytes", "weight_bytes", "wasm_memory_bytes"]) {
+      expect(typeof r[k], k).toBe("number");
+      expect(r[k], k).toBeGreaterThan(0);
+    }
+    // weights hold at least the model's int8 weight matrices: 640*128 + 128*128*3 + 128*8 + 8*128 + 128*640 (+ more)
+    expect(r.weight_bytes).toBeGreaterThanOrEqual(640 * 128 * 2 + 128 * 128 * 3 + 8 * 128 * 2);
+    expect(r.wasm_memory_bytes % 65536).toBe(0);
+  });
+
+  it("rejects an --input of the wrong size and a missing model with typed errors", async () => {
+    const kws = join(SHARED!, "models", "mlperf-tiny", "inputs", "kws01_sample_49x10_int8.bin");
+    await expect(benchCommand([ad(), "--input", kws])).rejects.toThrow(/490 bytes.*need 640/);
+    await expect(benchCommand(["/nonexistent/model.tflite"])).rejects.toThrow(InvalidArgumentError);
   });
 });

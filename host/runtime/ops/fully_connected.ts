@@ -92,16 +92,23 @@ export const prepareFullyConnected: OpPrepare = (ctx) => {
   }
 
   const w = new Int8Array(weights.data!.buffer, weights.data!.byteOffset, outDepth * inDepth);
-  // bias[c] - in_zp * Σ w[c][k], wrapped to int32 as TFLM's int32 accumulator does.
-  const params = new Int32Array(3 * outDepth);
+  // Three int32 arrays padded to whole row groups: folded bias, multipliers, shifts.
+  // Folded bias: bias[c] - in_zp * Σ w[c][k], wrapped to int32 as TFLM's int32 accumulator does.
+  const padded = Math.ceil(outDepth / FC_ROWS) * FC_ROWS;
+  const params = new Int32Array(3 * padded);
   for (let c = 0; c < outDepth; c++) {
     let sumW = 0;
     for (let k = 0; k < inDepth; k++) sumW += w[c * inDepth + k];
     params[c] = ((biasValues ? biasValues[c] : 0) - inQ.zeroPoint * sumW) | 0;
     const wScale = wq!.scale.length === 1 ? wq!.scale[0] : wq!.scale[c];
     const { multiplier, shift } = quantizeMultiplier(inQ.scale * wScale / outQ.scale);
-    params[outDepth + c] = multiplier;
-    params[2 * outDepth + c] = shift;
+    ctx.check(shift <= 31, `effective scale ${inQ.scale * wScale / outQ.scale} is too large (shift ${shift} > 31)`);
+    params[padded + c] = multiplier;
+    params[2 * padded + c] = shift;
+  }
+  let uniform = 1;
+  for (let c = 1; c < outDepth; c++) {
+    if (params[padded + c] !== params[padded] || params[2 * padded + c] !== params[2 * padded]) uniform = 0;
   }
   const packed = ctx.constBlob(new Uint8Array(packFcWeights(w, outDepth, inDepth).buffer));
   const consts = ctx.constBlob(new Uint8Array(params.buffer));
@@ -115,8 +122,8 @@ export const prepareFullyConnected: OpPrepare = (ctx) => {
         params: [
           inAddr(a), a.blob(packed), base, a.tensor(output),
           batches, inDepth, outDepth,
-          base + 4 * outDepth, base + 8 * outDepth,
-          outQ.zeroPoint, range.min, range.max,
+          base + 4 * padded, base + 8 * padded,
+          outQ.zeroPoint, range.min, range.max, uniform,
         ],
       }];
     },
