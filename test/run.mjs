@@ -34,7 +34,9 @@ let passed = 0, failed = 0, skipped = 0;
 if (existsSync(report)) {
   const j = JSON.parse(readFileSync(report, "utf8"));
   passed = j.numPassedTests ?? 0;
-  failed = (j.numFailedTests ?? 0) + (j.numFailedTestSuites ?? 0);
+  // Failed tests, plus test files that failed before running any test (e.g. an import error).
+  failed = (j.numFailedTests ?? 0) +
+    (j.testResults ?? []).filter((r) => r.status === "failed" && !r.assertionResults?.some((a) => a.status === "failed")).length;
   skipped = (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0);
 } else {
   failed = 1;

