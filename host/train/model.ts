@@ -52,6 +52,13 @@ const pair = (v: number | [number, number] | undefined, dflt: number): [number, 
   v === undefined ? [dflt, dflt] : typeof v === "number" ? [v, v] : v;
 const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
+/** The first `count` values of an array or typed array, without copying typed arrays. */
+function firstValues(a: ArrayLike<number>, count: number): ArrayLike<number> {
+  if (a.length === count) return a;
+  if (ArrayBuffer.isView(a)) return (a as unknown as Float32Array).subarray(0, count);
+  return Array.prototype.slice.call(a, 0, count) as number[];
+}
+
 function checkPositiveInt(v: number, what: string): void {
   if (!Number.isInteger(v) || v <= 0) throw new InvalidArgumentError(`${what} must be a positive integer, got ${v}`);
 }
@@ -250,8 +257,7 @@ export class Sequential {
   setInput(x: ArrayLike<number>, n: number): void {
     this.checkBatch(n);
     if (x.length < n * this.inputSize) throw new InvalidArgumentError(`input has ${x.length} values, need ${n * this.inputSize}`);
-    this.kernels.f32(this.acts[0], n * this.inputSize).set(
-      x.length === n * this.inputSize ? x : Array.prototype.slice.call(x, 0, n * this.inputSize) as number[]);
+    this.kernels.f32(this.acts[0], n * this.inputSize).set(firstValues(x, n * this.inputSize));
   }
 
   /** Forward pass over the n samples in the input buffer; returns a view of the outputs. */
@@ -308,7 +314,7 @@ export class Sequential {
     if (target.length < count) throw new InvalidArgumentError(`target has ${target.length} values, need ${count}`);
     if (this.targetPtr === 0) this.targetPtr = this.kernels.allocF32(this.maxBatch * this.outputSize);
     const tp = this.targetPtr;
-    this.kernels.f32(tp, count).set(Array.prototype.slice.call(target, 0, count) as number[]);
+    this.kernels.f32(tp, count).set(firstValues(target, count));
     const last = this.layers.length;
     return this.kernels.k.meanSquaredError(this.acts[last], tp, this.dActs[last], count);
   }
