@@ -49,6 +49,8 @@ let gK: i32 = 0;
 let gK2: i32 = 0;
 /** 1x1 kernel, stride 1, no padding: pixel m's receptive field is input pixel m. */
 let gPointwise: bool = false;
+/** End of the input tensor: SIMD loads of 8 bytes never cross it. */
+let gInEnd: usize = 0;
 
 function loadGeometry(p: usize): void {
   gIn = <usize>param(p, 0);
@@ -67,59 +69,76 @@ function loadGeometry(p: usize): void {
   gK = gKH * gKW * gIC;
   gK2 = (gK + 1) & ~1;
   gPointwise = gKH == 1 && gKW == 1 && gSH == 1 && gSW == 1 && gPadT == 0 && gPadL == 0;
+  gInEnd = gIn + <usize>(param(p, 6) * gH * gW * gIC);
 }
 
 /**
  * Gather output pixel (b, oy, ox)'s receptive field into `row` as K2 i16 values (x - inZp, 0 for
- * padding and the tail). The row needs 16 bytes of slack after K2 values: SIMD zeroing may
- * write a partial chunk past a segment (later segments and the tail overwrite it).
+ * padding and the tail). The row needs 16 bytes of slack after K2 values: the SIMD code writes
+ * whole 8-value chunks, and a chunk's excess past a segment is overwritten by the next segment
+ * (or lands in the tail / slack).
  */
 function gatherRow(row: usize, b: i32, oy: i32, ox: i32): void {
+  const IC = gIC, H = gH, W = gW, KH = gKH, KW = gKW, zp = gInZp;
   if (gPointwise) {
-    widen(row, gIn + <usize>(((b * gH + oy) * gW + ox) * gIC), gIC, gInZp);
-    if (gK & 1) store<i16>(row + (<usize>gK << 1), 0);
-    return;
-  }
-  const IC = gIC;
-  const iy0 = oy * gSH - gPadT;
-  const ix0 = ox * gSW - gPadL;
-  const segBytes = <usize>IC << 1;
-  // With dilation 1 along x and all taps of a kernel row inside, the row is contiguous.
-  const xInside = ix0 >= 0 && ix0 + (gKW - 1) * gDW < gW;
-  const contiguous = xInside && gDW == 1;
-  let dst = row;
-  for (let ky = 0; ky < gKH; ky++) {
-    const iy = iy0 + ky * gDH;
-    if (iy < 0 || iy >= gH) {
-      zeroI16(dst, gKW * IC);
-      dst += segBytes * <usize>gKW;
-      continue;
+    widen(row, gIn + <usize>(((b * H + oy) * W + ox) * IC), IC, zp);
+  } else {
+    const iy0 = oy * gSH - gPadT;
+    const ix0 = ox * gSW - gPadL;
+    const segBytes = <usize>IC << 1;
+    // With dilation 1 along x and all taps of a kernel row inside, the row is contiguous.
+    const xInside = ix0 >= 0 && ix0 + (KW - 1) * gDW < W;
+    const contiguous = xInside && gDW == 1;
+    let dst = row;
+    if (contiguous && iy0 >= 0 && iy0 + (KH - 1) * gDH < H) {
+      // Interior pixel: KH contiguous runs of KW * IC values.
+      const seg = KW * IC;
+      const step = <usize>(gDH * W * IC);
+      let src = gIn + <usize>(((b * H + iy0) * W + ix0) * IC);
+      for (let ky = 0; ky < KH; ky++) {
+        widen(dst, src, seg, zp);
+        dst += <usize>seg << 1;
+        src += step;
+      }
+      if (gK & 1) store<i16>(row + (<usize>gK << 1), 0);
+      return;
     }
-    const rowBase = gIn + <usize>((b * gH + iy) * gW * IC);
-    if (contiguous) {
-      widen(dst, rowBase + <usize>(ix0 * IC), gKW * IC, gInZp);
-      dst += segBytes * <usize>gKW;
-      continue;
-    }
-    for (let kx = 0; kx < gKW; kx++) {
-      const ix = ix0 + kx * gDW;
-      if (ix >= 0 && ix < gW) widen(dst, rowBase + <usize>(ix * IC), IC, gInZp);
-      else zeroI16(dst, IC);
-      dst += segBytes;
+    for (let ky = 0; ky < gKH; ky++) {
+      const iy = iy0 + ky * gDH;
+      if (iy < 0 || iy >= gH) {
+        zeroI16(dst, gKW * IC);
+        dst += segBytes * <usize>gKW;
+        continue;
+      }
+      const rowBase = gIn + <usize>((b * gH + iy) * gW * IC);
+      if (contiguous) {
+        widen(dst, rowBase + <usize>(ix0 * IC), gKW * IC, gInZp);
+        dst += segBytes * <usize>gKW;
+        continue;
+      }
+      for (let kx = 0; kx < gKW; kx++) {
+        const ix = ix0 + kx * gDW;
+        if (ix >= 0 && ix < gW) widen(dst, rowBase + <usize>(ix * IC), IC, gInZp);
+        else zeroI16(dst, IC);
+        dst += segBytes;
+      }
     }
   }
   if (gK & 1) store<i16>(row + (<usize>gK << 1), 0);
 }
 
-/** n i16 values (x - zp) from n int8 at src. */
+/** n i16 values (x - zp) from n int8 at src (SIMD: may write up to 7 more values). */
 // @ts-ignore: decorator
 @inline
 function widen(dst: usize, src: usize, n: i32, zp: i32): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     const zv = i16x8.splat(<i16>zp);
-    for (; i + 8 <= n; i += 8) {
-      v128.store(dst + (<usize>i << 1), i16x8.sub(v128.load8x8_s(src + <usize>i), zv));
+    const safe = gInEnd - 8; // chunks starting at or below this stay inside the input
+    for (; i < n; i += 8) {
+      const s = src + <usize>i;
+      if (s > safe) break;
+      v128.store(dst + (<usize>i << 1), i16x8.sub(v128.load8x8_s(s), zv));
     }
   }
   for (; i < n; i++) {
@@ -131,7 +150,6 @@ function widen(dst: usize, src: usize, n: i32, zp: i32): void {
 @inline
 function zeroI16(dst: usize, n: i32): void {
   if (ASC_FEATURE_SIMD) {
-    // Whole chunks (the row has slack for the overrun).
     for (let i = 0; i < n; i += 8) v128.store(dst + (<usize>i << 1), i32x4.splat(0));
   } else {
     for (let i = 0; i < n; i++) store<i16>(dst + (<usize>i << 1), 0);
@@ -200,7 +218,8 @@ function conv2dSimd(p: usize): void {
   const actMin = i16x8.splat(<i16>param(p, 23));
   const actMax = i16x8.splat(<i16>param(p, 24));
   const fast = rqFast(rq), left = rqLeft(rq), roundZp = rqRoundZp(rq, outZpS);
-  const rowBytes = ((<usize>gK2 << 1) + 31) & ~15;
+  const packedRows = gPointwise && (gK & 1) == 0;
+  const rowBytes = packedRows ? <usize>gK2 << 1 : ((<usize>gK2 << 1) + 31) & ~15;
   const row0 = scratch, row1 = row0 + rowBytes, row2 = row1 + rowBytes, row3 = row2 + rowBytes;
   const M = N * OH * OW;
   // The next pixel to gather.
@@ -208,9 +227,14 @@ function conv2dSimd(p: usize): void {
   for (let m = 0; m < M; m += CONV_ROWS) {
     const rows = M - m < CONV_ROWS ? M - m : CONV_ROWS;
     // Rows past the last pixel keep stale values: their results are computed, not stored.
-    for (let i = 0; i < rows; i++) {
-      gatherRow(row0 + <usize>i * rowBytes, b, oy, ox);
-      if (++ox == OW) { ox = 0; if (++oy == OH) { oy = 0; b++; } }
+    if (packedRows) {
+      // Pointwise with even K: the tile's rows are one contiguous run of input pixels.
+      widen(row0, gIn + <usize>m * <usize>gK, rows * gK, gInZp);
+    } else {
+      for (let i = 0; i < rows; i++) {
+        gatherRow(row0 + <usize>i * rowBytes, b, oy, ox);
+        if (++ox == OW) { ox = 0; if (++oy == OH) { oy = 0; b++; } }
+      }
     }
     const out0 = output + <usize>m * <usize>OC;
     let wp = weights;
