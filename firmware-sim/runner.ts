@@ -48,7 +48,7 @@ export class SimBoard {
   offline = false;
   private readonly rng: () => number;
   private readonly cutDone = new Set<string>();
-  private readonly cutsThisBoard: boolean;
+  private cutsThisBoard: boolean;
   private readonly skewMs: number;
   private rebootTimer: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -61,6 +61,13 @@ export class SimBoard {
     this.rng = rng32(hashSeed(f.seed, id));
     this.skewMs = f.skew ? Math.round((this.rng() * 2 - 1) * f.skew) : 0;
     this.cutsThisBoard = f.powercut.length > 0 && this.rng() < f.powercutP;
+  }
+
+  /** Changes this board's faults from now on (e.g. power cuts only for the second install). */
+  setFaults(patch: Partial<FaultSpec>): void {
+    Object.assign(this.faults, patch);
+    this.cutDone.clear();
+    this.cutsThisBoard = this.faults.powercut.length > 0 && this.rng() < this.faults.powercutP;
   }
 
   get clockSkewMs(): number {

@@ -16,6 +16,8 @@ import { mustRun, runTool, which } from "./tools.js";
 
 export interface EnvManifest {
   arch: ArchName;
+  /** What the environment was built from; a different recipe means rebuild. */
+  recipe: string;
   sysroot: string;
   node: string;
   nodeVersion: string;
@@ -36,11 +38,17 @@ export function qemuBinary(spec: ArchSpec): string {
   return p;
 }
 
+/** The pinned ingredients of a target, as one comparable string. */
+export function recipeOf(spec: ArchSpec): string {
+  return JSON.stringify({ npmNode: spec.npmNode ?? null, debian: spec.debian, node: spec.nodeInSysroot });
+}
+
+/** The finished environment for `arch`, or null if absent, incomplete or built from another recipe. */
 export async function readManifest(layout: CacheLayout, arch: ArchName): Promise<EnvManifest | null> {
   const f = layout.envManifest(arch);
   if (!existsSync(f)) return null;
   const m = JSON.parse(await readFile(f, "utf8")) as EnvManifest;
-  return existsSync(m.node) ? m : null;
+  return m.recipe === recipeOf(ARCHES[arch]) && existsSync(m.node) ? m : null;
 }
 
 /** The environment for `arch`, or a QemuEnvMissingError telling how to create it. */
@@ -74,6 +82,8 @@ export async function setupArch(layout: CacheLayout, arch: ArchName, log: Log = 
     log(`${arch}: ready (node ${existing.nodeVersion}), nothing to do`);
     return existing;
   }
+  // Any stale manifest goes first, so an interrupted rebuild never looks complete.
+  await rm(layout.envManifest(arch), { force: true });
   log(`${arch}: preparing`);
   const mirror = hostDebianMirror();
   const apt = new PrivateApt(layout.aptRoot(spec.debian.suite, spec.debian.arch),
@@ -113,7 +123,7 @@ export async function setupArch(layout: CacheLayout, arch: ArchName, log: Log = 
   await rm(sysroot, { recursive: true, force: true });
   await rename(staging, sysroot);
   const manifest: EnvManifest = {
-    arch, sysroot, node: join(sysroot, spec.nodeInSysroot), nodeVersion, processArch,
+    arch, recipe: recipeOf(spec), sysroot, node: join(sysroot, spec.nodeInSysroot), nodeVersion, processArch,
     qemu, qemuArgs: spec.qemuArgs,
     debs: debs.map((d) => ({ name: d.entry.name, version: d.entry.version, architecture: d.entry.architecture, sha256: d.entry.sha256 })),
     npm: spec.npmNode ? { ...spec.npmNode, integrity: npmIntegrity } : null,

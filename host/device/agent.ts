@@ -283,9 +283,12 @@ export class DeviceAgent {
 
   private subscribe(map: Record<string, { qos: 0 | 1 }>): Promise<void> {
     return new Promise((resolve) => {
-      this.client?.subscribe(map, (err, granted) => {
-        if (err) this.log(`subscribe failed: ${err.message}`);
-        for (const g of granted ?? []) if (g.qos === 128) this.log(`subscription to ${g.topic} refused by the broker`);
+      const names = Object.keys(map);
+      this.client?.subscribe(map, (err, _subs, packet) => {
+        const codes = (packet as { granted?: number[] } | undefined)?.granted ?? [];
+        const refused = names.filter((_, i) => (codes[i] ?? 0) >= 0x80);
+        if (refused.length) this.log(`subscription to ${refused.join(", ")} refused by the broker`);
+        else if (err) this.log(`subscribe failed: ${err.message}`);
         resolve();
       });
     });

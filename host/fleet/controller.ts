@@ -51,6 +51,8 @@ export interface RequestOptions {
   id?: string;
   /** A result may also be read off the device's reported state (a result reply lost for good). */
   doneWhen?: (view: DeviceView) => ReplyMessage | null;
+  /** Give up early when the device has not been online at all for this long since the request began. */
+  offlineTimeoutMs?: number;
   onAccepted?: () => void;
 }
 
@@ -169,10 +171,12 @@ export class FleetController extends EventEmitter {
       [`${TOPIC_ROOT}/+/telemetry/+`]: { qos: 0 },
     };
     return new Promise((resolve, reject) => {
-      this.client!.subscribe(subs, (err, granted) => {
-        if (err) return reject(err);
-        const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
+      const names = Object.keys(subs);
+      this.client!.subscribe(subs, (err, _subs, packet) => {
+        const codes = (packet as { granted?: number[] } | undefined)?.granted ?? [];
+        const refused = names.filter((_, i) => (codes[i] ?? 0) >= 0x80);
         if (refused.length) return reject(new ProtocolError(`broker refused subscriptions: ${refused.join(", ")} (is this user a controller?)`));
+        if (err) return reject(err);
         resolve();
       });
     });
@@ -320,7 +324,9 @@ export class FleetController extends EventEmitter {
   async request(device: string, cmd: CommandName, args: Record<string, unknown>, opts: RequestOptions = {}): Promise<ReplyMessage> {
     const o = { ...REQUEST_DEFAULTS, ...opts };
     const base = o.id ?? `${cmd}-${randomId()}`;
-    const deadline = Date.now() + o.resultTimeoutMs;
+    const started = Date.now();
+    const deadline = started + o.resultTimeoutMs;
+    let seenOnline = false;
     const inbox: ReplyMessage[] = [];
     let wake: (() => void) | null = null;
     const poke = () => { const w = wake; wake = null; w?.(); };
@@ -372,10 +378,14 @@ export class FleetController extends EventEmitter {
           if (r) return r;
         }
         const now = Date.now();
+        if (v?.online) seenOnline = true;
+        if (!seenOnline && o.offlineTimeoutMs !== undefined && now >= started + o.offlineTimeoutMs) {
+          throw new FleetTimeoutError(`${cmd} to ${device}: device stayed offline for ${o.offlineTimeoutMs} ms`);
+        }
         if (now >= deadline) {
           throw new FleetTimeoutError(`${cmd} to ${device}: no ${accepted ? "result" : "answer"} within ${o.resultTimeoutMs} ms after ${attempts} attempt(s)`);
         }
-        let next = deadline;
+        let next = !seenOnline && o.offlineTimeoutMs !== undefined ? Math.min(deadline, started + o.offlineTimeoutMs) : deadline;
         if (v?.online) {
           if ((v.births > birthsAtSend) && attempts < maxAttempts) {
             // The device reconnected since we sent: whatever was in flight may be gone.

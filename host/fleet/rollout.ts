@@ -179,7 +179,11 @@ export interface RolloutEvents {
   log?: (line: string) => void;
   /** Called after each device outcome. */
   onProgress?: (s: RolloutState, device: string) => void;
+  /** Stops the run as a killed controller would: no further sends, no further saves. */
+  signal?: AbortSignal;
 }
+
+export class RolloutInterrupted extends Error {}
 
 /** Runs (or resumes) a rollout to its end. The artifact must be in the store. */
 export async function runRollout(ctl: FleetController, store: RolloutStore, s: RolloutState, ev: RolloutEvents = {}): Promise<RolloutReport> {
@@ -189,18 +193,26 @@ export async function runRollout(ctl: FleetController, store: RolloutStore, s: R
   const blockSize = (s.deployment.signed.manifest as { blockSize: number }).blockSize;
   ctl.serve(s.deployment.stream, bytes, blockSize);
   const p = s.params;
+  const stopped = () => ev.signal?.aborted === true;
+  const interrupted = new Promise<never>((_, reject) => {
+    if (ev.signal) ev.signal.addEventListener("abort", () => reject(new RolloutInterrupted(`rollout ${s.id} interrupted`)), { once: true });
+  });
+  interrupted.catch(() => {});
+  if (stopped()) throw new RolloutInterrupted(`rollout ${s.id} interrupted`);
 
   // Saves are serialised and coalesced: at most one write in flight plus one queued.
   let saving: Promise<void> = Promise.resolve();
   let queued = false;
   const save = (): Promise<void> => {
+    if (stopped()) return saving;
     if (queued) return saving;
     queued = true;
-    saving = saving.then(async () => { queued = false; await store.save(s); });
+    saving = saving.then(async () => { queued = false; if (!stopped()) await store.save(s); });
     return saving;
   };
 
   const setState = (id: string, patch: Partial<DeviceRollout>) => {
+    if (stopped()) return;
     Object.assign(s.devices[id], patch, { updatedAt: Date.now() });
     ev.onProgress?.(s, id);
     void save();
@@ -216,6 +228,7 @@ export async function runRollout(ctl: FleetController, store: RolloutStore, s: R
   };
 
   const deployOne = async (id: string, deferred: boolean): Promise<void> => {
+    if (stopped()) return;
     const d = s.devices[id];
     if (d.state === "pending") setState(id, { state: "in-progress", deferred, previous: ctl.device(id)?.status?.model ?? null });
     else setState(id, { deferred });
@@ -224,6 +237,7 @@ export async function runRollout(ctl: FleetController, store: RolloutStore, s: R
     try {
       const r = await ctl.request(id, "deploy", s.deployment as unknown as Record<string, unknown>, {
         id: `${s.id}.${id}`.slice(0, 100), ttlMs: timeout, resultTimeoutMs: timeout, ackTimeoutMs: p.ackTimeoutMs, retries: p.retries, doneWhen,
+        ...(deferred ? { offlineTimeoutMs: p.offlineGraceMs } : {}),
       });
       if (r.ok) setState(id, { state: "succeeded", error: undefined });
       else setState(id, { state: "failed", error: r.error ?? { type: "Error", message: `${r.phase} without detail` } });
@@ -234,76 +248,79 @@ export async function runRollout(ctl: FleetController, store: RolloutStore, s: R
     log(`  ${id}: ${s.devices[id].state}${s.devices[id].error ? ` (${s.devices[id].error!.type}: ${s.devices[id].error!.message})` : ""}`);
   };
 
-  const deferredRuns: Promise<void>[] = [];
-  // Resume: devices of finished waves still in progress were deferred; pick them up again.
-  for (let w = 0; w < s.waveIndex; w++) {
-    for (const id of s.waves[w]) if (s.devices[id].state === "in-progress") deferredRuns.push(deployOne(id, true));
-  }
-
-  const abort = (reason: string) => {
-    s.phase = "aborted";
-    s.abortReason = reason;
-    log(`rollout ${s.id}: ABORT: ${reason}`);
-  };
-
-  while (s.phase === "running" && s.waveIndex < s.waves.length) {
-    const w = s.waveIndex;
-    const wave = s.waves[w].filter((id) => s.devices[id].state === "pending" || s.devices[id].state === "in-progress");
-    log(`rollout ${s.id}: wave ${w + 1}/${s.waves.length} (${s.waves[w].length} device(s))`);
-    const now: string[] = [];
-    for (const id of wave) {
-      if (ctl.isOnline(id)) now.push(id);
-      else deferredRuns.push(deployOne(id, true));
+  const drive = async (): Promise<void> => {
+    const deferredRuns: Promise<void>[] = [];
+    // Resume: devices of finished waves still in progress were deferred; pick them up again.
+    for (let w = 0; w < s.waveIndex; w++) {
+      for (const id of s.waves[w]) if (s.devices[id].state === "in-progress") deferredRuns.push(deployOne(id, true));
     }
-    // Bounded concurrency within the wave.
-    let next = 0;
-    await Promise.all(Array.from({ length: Math.min(p.concurrency, now.length) }, async () => {
-      while (next < now.length) await deployOne(now[next++], false);
-    }));
-    const counted = s.waves[w].filter((id) => !s.devices[id].deferred);
-    const res: WaveResult = {
-      wave: w, size: s.waves[w].length,
-      succeeded: counted.filter((id) => s.devices[id].state === "succeeded").length,
-      failed: counted.filter((id) => s.devices[id].state === "failed").length,
-      deferred: s.waves[w].length - counted.length,
+
+    const abort = (reason: string) => {
+      s.phase = "aborted";
+      s.abortReason = reason;
+      log(`rollout ${s.id}: ABORT: ${reason}`);
     };
-    s.waveResults[w] = res;
-    s.waveIndex = w + 1;
-    const executed = Object.values(s.devices).filter((d) => !d.deferred && (d.state === "succeeded" || d.state === "failed"));
-    const failedAll = executed.filter((d) => d.state === "failed").length;
-    const wavePct = res.succeeded + res.failed ? (100 * res.failed) / (res.succeeded + res.failed) : 0;
-    const allPct = executed.length ? (100 * failedAll) / executed.length : 0;
-    log(`rollout ${s.id}: wave ${w + 1} done: ${res.succeeded} ok, ${res.failed} failed, ${res.deferred} offline`);
-    if (wavePct > p.abortFailurePct) abort(`wave ${w + 1}: ${res.failed}/${res.succeeded + res.failed} failed (${wavePct.toFixed(1)}% > ${p.abortFailurePct}%)`);
-    else if (allPct > p.abortFailurePct) abort(`${failedAll}/${executed.length} failed overall (${allPct.toFixed(1)}% > ${p.abortFailurePct}%)`);
-    await save();
-  }
 
-  if (deferredRuns.length) log(`rollout ${s.id}: waiting for ${deferredRuns.length} device(s) that were offline`);
-  await Promise.all(deferredRuns);
-
-  if (s.phase === "aborted") {
-    for (const [id, d] of Object.entries(s.devices)) if (d.state === "pending") setState(id, { state: "skipped" });
-    const changed = Object.keys(s.devices).filter((id) => s.devices[id].state === "succeeded");
-    log(`rollout ${s.id}: rolling back ${changed.length} device(s)`);
-    let next = 0;
-    await Promise.all(Array.from({ length: Math.min(p.concurrency, changed.length) }, async () => {
-      while (next < changed.length) {
-        const id = changed[next++];
-        ctl.setDesired(id, null);
-        try {
-          const r = await ctl.request(id, "rollback", { from: target }, { resultTimeoutMs: p.deviceTimeoutMs, ackTimeoutMs: p.ackTimeoutMs, retries: p.retries });
-          setState(id, r.ok ? { state: "rolled-back" } : { state: "rollback-failed", error: r.error });
-        } catch (e) {
-          setState(id, { state: "rollback-failed", error: errorInfo(e) });
-        }
+    while (s.phase === "running" && s.waveIndex < s.waves.length && !stopped()) {
+      const w = s.waveIndex;
+      const wave = s.waves[w].filter((id) => s.devices[id].state === "pending" || s.devices[id].state === "in-progress");
+      log(`rollout ${s.id}: wave ${w + 1}/${s.waves.length} (${s.waves[w].length} device(s))`);
+      const now: string[] = [];
+      for (const id of wave) {
+        if (ctl.isOnline(id)) now.push(id);
+        else deferredRuns.push(deployOne(id, true));
       }
-    }));
-  } else {
-    s.phase = "completed";
-  }
-  await save();
-  await saving;
+      // Bounded concurrency within the wave.
+      let next = 0;
+      await Promise.all(Array.from({ length: Math.min(p.concurrency, now.length) }, async () => {
+        while (next < now.length) await deployOne(now[next++], false);
+      }));
+      const counted = s.waves[w].filter((id) => !s.devices[id].deferred);
+      const res: WaveResult = {
+        wave: w, size: s.waves[w].length,
+        succeeded: counted.filter((id) => s.devices[id].state === "succeeded").length,
+        failed: counted.filter((id) => s.devices[id].state === "failed").length,
+        deferred: s.waves[w].length - counted.length,
+      };
+      s.waveResults[w] = res;
+      s.waveIndex = w + 1;
+      const executed = Object.values(s.devices).filter((d) => !d.deferred && (d.state === "succeeded" || d.state === "failed"));
+      const failedAll = executed.filter((d) => d.state === "failed").length;
+      const wavePct = res.succeeded + res.failed ? (100 * res.failed) / (res.succeeded + res.failed) : 0;
+      const allPct = executed.length ? (100 * failedAll) / executed.length : 0;
+      log(`rollout ${s.id}: wave ${w + 1} done: ${res.succeeded} ok, ${res.failed} failed, ${res.deferred} offline`);
+      if (wavePct > p.abortFailurePct) abort(`wave ${w + 1}: ${res.failed}/${res.succeeded + res.failed} failed (${wavePct.toFixed(1)}% > ${p.abortFailurePct}%)`);
+      else if (allPct > p.abortFailurePct) abort(`${failedAll}/${executed.length} failed overall (${allPct.toFixed(1)}% > ${p.abortFailurePct}%)`);
+      await save();
+    }
+
+    if (deferredRuns.length) log(`rollout ${s.id}: waiting for ${deferredRuns.length} device(s) that were offline`);
+    await Promise.all(deferredRuns);
+
+    if (s.phase === "aborted") {
+      for (const [id, d] of Object.entries(s.devices)) if (d.state === "pending") setState(id, { state: "skipped" });
+      const changed = Object.keys(s.devices).filter((id) => s.devices[id].state === "succeeded");
+      log(`rollout ${s.id}: rolling back ${changed.length} device(s)`);
+      let next = 0;
+      await Promise.all(Array.from({ length: Math.min(p.concurrency, changed.length) }, async () => {
+        while (next < changed.length) {
+          const id = changed[next++];
+          ctl.setDesired(id, null);
+          try {
+            const r = await ctl.request(id, "rollback", { from: target }, { resultTimeoutMs: p.deviceTimeoutMs, ackTimeoutMs: p.ackTimeoutMs, retries: p.retries });
+            setState(id, r.ok ? { state: "rolled-back" } : { state: "rollback-failed", error: r.error });
+          } catch (e) {
+            setState(id, { state: "rollback-failed", error: errorInfo(e) });
+          }
+        }
+      }));
+    } else {
+      s.phase = "completed";
+    }
+    await save();
+    await saving;
+  };
+  await Promise.race([drive(), interrupted]);
   const rep = rolloutReport(s);
   log(`rollout ${s.id}: ${s.phase}: ${rep.totals.succeeded} succeeded, ${rep.totals.failed} failed, ${rep.totals.offline} offline, ${rep.totals["rolled-back"]} rolled back`);
   return rep;

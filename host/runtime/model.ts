@@ -5,7 +5,8 @@ import { TensorType, type ModelGraph, type Tensor } from "../model/types.js";
 import { instantiateKernels, type KernelBuild, type KernelChoice, type KernelInstance } from "../wasm/kernels.js";
 import { compileGraph, type ArenaEntry, type CompiledProgram } from "./compile.js";
 
-export type TensorView = Int8Array | Uint8Array | Int16Array | Int32Array | Float32Array | BigInt64Array;
+/** Typed view of a tensor's storage (by tensor type; INT64 and other types get a raw byte view). */
+export type TensorView = Int8Array | Uint8Array | Int16Array | Int32Array | Float32Array;
 
 export interface LoadOptions {
   /** Kernel build: "auto" (default) picks relaxed > simd > scalar among those this engine validates. */
@@ -57,7 +58,6 @@ function viewOf(buffer: ArrayBuffer, t: Tensor, addr: number): TensorView {
     case TensorType.INT16: return new Int16Array(buffer, addr, n / 2);
     case TensorType.INT32: return new Int32Array(buffer, addr, n / 4);
     case TensorType.FLOAT32: return new Float32Array(buffer, addr, n / 4);
-    case TensorType.INT64: return new BigInt64Array(buffer, addr, n / 8);
     default: return new Uint8Array(buffer, addr, n);
   }
 }

@@ -17,8 +17,8 @@ interface TrainExports {
   features(): number;
   denseForward(x: number, w: number, b: number, y: number, n: number, inDim: number, outDim: number): void;
   denseBackward(x: number, w: number, dy: number, dx: number, dw: number, db: number, n: number, inDim: number, outDim: number): void;
-  conv2dForward(g: number, x: number, w: number, b: number, y: number): void;
-  conv2dBackward(g: number, x: number, w: number, dy: number, dx: number, dw: number, db: number): void;
+  conv2dForward(g: number, x: number, w: number, b: number, y: number, scratch: number): void;
+  conv2dBackward(g: number, x: number, w: number, dy: number, dx: number, dw: number, db: number, scratch: number): void;
   depthwiseForward(g: number, x: number, w: number, b: number, y: number): void;
   depthwiseBackward(g: number, x: number, w: number, dy: number, dx: number, dw: number, db: number): void;
   avgPoolForward(g: number, x: number, y: number): void;

@@ -33,7 +33,7 @@ export interface ParamTensor {
 }
 
 /** What a layer does with a batch; pointers are into the kernel instance's memory. */
-interface LayerImpl {
+export interface LayerImpl {
   readonly spec: LayerSpec;
   readonly inShape: number[];
   readonly outShape: number[];
@@ -51,6 +51,13 @@ interface LayerImpl {
 const pair = (v: number | [number, number] | undefined, dflt: number): [number, number] =>
   v === undefined ? [dflt, dflt] : typeof v === "number" ? [v, v] : v;
 const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
+
+/** The first `count` values of an array or typed array, without copying typed arrays. */
+function firstValues(a: ArrayLike<number>, count: number): ArrayLike<number> {
+  if (a.length === count) return a;
+  if (ArrayBuffer.isView(a)) return (a as unknown as Float32Array).subarray(0, count);
+  return Array.prototype.slice.call(a, 0, count) as number[];
+}
 
 function checkPositiveInt(v: number, what: string): void {
   if (!Number.isInteger(v) || v <= 0) throw new InvalidArgumentError(`${what} must be a positive integer, got ${v}`);
@@ -161,6 +168,8 @@ export class Sequential {
         ];
         const outShape = [g.oh, g.ow, o];
         const block = K.convBlock(g, isConv ? o : m);
+        // conv2d's weights in HWIO order / its per-call weight gradient (assembly/train/conv.ts)
+        const scratch = isConv ? K.allocF32(prod(wShape)) : 0;
         const fanIn = isConv ? kh * kw * c : kh * kw;
         return {
           params, outShape, build: (pp, gp) => {
@@ -170,11 +179,13 @@ export class Sequential {
               spec: ls, inShape, outShape, activation, aliasesInput: false, params, fanIn,
               forward: (x, y, n) => {
                 K.setBatch(block, n);
-                (isConv ? kx.conv2dForward : kx.depthwiseForward)(block, x, wp, bp, y);
+                if (isConv) kx.conv2dForward(block, x, wp, bp, y, scratch);
+                else kx.depthwiseForward(block, x, wp, bp, y);
               },
               backward: (x, dy, dx, n) => {
                 K.setBatch(block, n);
-                (isConv ? kx.conv2dBackward : kx.depthwiseBackward)(block, x, wp, dy, dx, dwp, dbp);
+                if (isConv) kx.conv2dBackward(block, x, wp, dy, dx, dwp, dbp, scratch);
+                else kx.depthwiseBackward(block, x, wp, dy, dx, dwp, dbp);
               },
             };
           },
@@ -246,8 +257,7 @@ export class Sequential {
   setInput(x: ArrayLike<number>, n: number): void {
     this.checkBatch(n);
     if (x.length < n * this.inputSize) throw new InvalidArgumentError(`input has ${x.length} values, need ${n * this.inputSize}`);
-    this.kernels.f32(this.acts[0], n * this.inputSize).set(
-      x.length === n * this.inputSize ? x : Array.prototype.slice.call(x, 0, n * this.inputSize) as number[]);
+    this.kernels.f32(this.acts[0], n * this.inputSize).set(firstValues(x, n * this.inputSize));
   }
 
   /** Forward pass over the n samples in the input buffer; returns a view of the outputs. */
@@ -304,7 +314,7 @@ export class Sequential {
     if (target.length < count) throw new InvalidArgumentError(`target has ${target.length} values, need ${count}`);
     if (this.targetPtr === 0) this.targetPtr = this.kernels.allocF32(this.maxBatch * this.outputSize);
     const tp = this.targetPtr;
-    this.kernels.f32(tp, count).set(Array.prototype.slice.call(target, 0, count) as number[]);
+    this.kernels.f32(tp, count).set(firstValues(target, count));
     const last = this.layers.length;
     return this.kernels.k.meanSquaredError(this.acts[last], tp, this.dActs[last], count);
   }

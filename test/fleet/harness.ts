@@ -15,7 +15,7 @@ import { SlotStore } from "../../host/device/slots.js";
 import { makeArtifact, type Artifact } from "../../host/fleet/artifact.js";
 import { FleetController, type ControllerOptions } from "../../host/fleet/controller.js";
 import { generateSigningKey } from "../../host/fleet/manifest.js";
-import { createRollout, ROLLOUT_DEFAULTS, RolloutStore, runRollout, type RolloutParams, type RolloutReport } from "../../host/fleet/rollout.js";
+import { createRollout, ROLLOUT_DEFAULTS, RolloutStore, runRollout, type RolloutEvents, type RolloutParams, type RolloutReport } from "../../host/fleet/rollout.js";
 import type { FaultSpec } from "../../firmware-sim/faults.js";
 import { SimFleet, type SimOptions } from "../../firmware-sim/runner.js";
 
@@ -84,7 +84,7 @@ export interface FleetHarness {
   dir: string;
   protocol: "auto" | 4 | 5;
   artifact(label: string, version: string, opts?: { size?: number; key?: KeyObject; boards?: string[]; blockSize?: number }): Promise<Artifact>;
-  rollout(art: Artifact, params?: Partial<RolloutParams>): Promise<RolloutReport>;
+  rollout(art: Artifact, params?: Partial<RolloutParams>, ev?: RolloutEvents): Promise<RolloutReport>;
   /** Independent check of a board's flash: the active slot verifies with the trusted key. */
   verifiedModel(id: string): Promise<string | null>;
   rawClient(username: string, password: string, clientId?: string): Promise<MqttClient>;
@@ -129,14 +129,14 @@ export async function startFleet(c: BrokerCase, o: FleetHarnessOptions): Promise
   const h: FleetHarness = {
     broker, fleet, ctl, priv, pub, store, dir, protocol: c.protocol,
     async artifact(label, version, a = {}) {
-      return makeArtifact(fakeModelBytes(label, a.size ?? 40_000), a.key ?? priv, { modelId: label, version, boards: a.boards, blockSize: a.blockSize ?? 4096 });
+      return makeArtifact(fakeModelBytes(`${label}@${version}`, a.size ?? 40_000), a.key ?? priv, { modelId: label, version, boards: a.boards, blockSize: a.blockSize ?? 4096 });
     },
-    async rollout(art, params = {}) {
+    async rollout(art, params = {}, ev = {}) {
       await store.saveArtifact(art.signed.manifest.sha256, art.bytes);
       const targets = ctl.devices().filter((d) => ids.includes(d.id)).map((d) => d.id);
       const s = createRollout(targets, art.deployment, { ...ROLLOUT_DEFAULTS, ...TEST_ROLLOUT, ...params });
       await store.save(s);
-      return runRollout(ctl, store, s, { log });
+      return runRollout(ctl, store, s, { log, ...ev });
     },
     async verifiedModel(id) {
       const b = fleet.board(id)!;

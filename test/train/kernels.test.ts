@@ -45,14 +45,15 @@ describe.each(TRAIN_BUILDS_HERE)("training kernels (%s build)", (build) => {
     expect([g.oh, g.ow]).toEqual([yRef.h, yRef.w]);
     const ny = yRef.data.length;
     const blk = K.convBlock(g, cs.o);
-    const xp = K.putF32(x), wp = K.putF32(w), bp = K.putF32(b), yp = K.allocF32(ny);
-    K.k.conv2dForward(blk, xp, wp, bp, yp);
+    const xp = K.putF32(x), wp = K.putF32(w), bp = K.putF32(b), yp = K.allocF32(ny), sp = K.allocF32(w.length);
+    K.k.conv2dForward(blk, xp, wp, bp, yp, sp);
     expectClose(K.f32(yp, ny), yRef.data, 1e-5, "y");
 
     const r = randomF32(4, ny);
     const dyp = K.putF32(r), dxp = K.allocF32(x.length), dwp = K.allocF32(w.length), dbp = K.allocF32(b.length);
     K.f32(dxp, x.length).fill(123); // dx must be overwritten, not accumulated
-    K.k.conv2dBackward(blk, xp, wp, dyp, dxp, dwp, dbp);
+    K.f32(sp, w.length).fill(-5); // scratch contents must not leak into the gradient
+    K.k.conv2dBackward(blk, xp, wp, dyp, dxp, dwp, dbp, sp);
     const loss = () => ref.project(ref.conv2d(img(x), w, b, cs.o, kh, kw, sh, sw, cs.pad).data, r);
     expectClose(K.f32(dxp, x.length), ref.numericGradient(loss, x), 1e-4, "dx");
     expectClose(K.f32(dwp, w.length), ref.numericGradient(loss, w), 1e-4, "dw");
@@ -64,11 +65,11 @@ describe.each(TRAIN_BUILDS_HERE)("training kernels (%s build)", (build) => {
     const g = windowGeometry(1, 4, 4, 2, 3, 3, 1, 1, "same");
     const x = randomF32(5, 32), w = randomF32(6, 3 * 9 * 2), dy = randomF32(7, 48);
     const blk = K.convBlock(g, 3);
-    const xp = K.putF32(x), wp = K.putF32(w), dyp = K.putF32(dy);
+    const xp = K.putF32(x), wp = K.putF32(w), dyp = K.putF32(dy), sp = K.allocF32(w.length);
     const once = K.allocF32(w.length), twice = K.allocF32(w.length), db1 = K.allocF32(3), db2 = K.allocF32(3);
-    K.k.conv2dBackward(blk, xp, wp, dyp, 0, once, db1);
-    K.k.conv2dBackward(blk, xp, wp, dyp, 0, twice, db2);
-    K.k.conv2dBackward(blk, xp, wp, dyp, 0, twice, db2);
+    K.k.conv2dBackward(blk, xp, wp, dyp, 0, once, db1, sp);
+    K.k.conv2dBackward(blk, xp, wp, dyp, 0, twice, db2, sp);
+    K.k.conv2dBackward(blk, xp, wp, dyp, 0, twice, db2, sp);
     expectClose(K.f32(twice, w.length), Array.from(K.f32(once, w.length), (v) => 2 * v), 1e-6, "2x dw");
     expectClose(K.f32(db2, 3), Array.from(K.f32(db1, 3), (v) => 2 * v), 1e-6, "2x db");
   });
