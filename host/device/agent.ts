@@ -132,7 +132,9 @@ export class DeviceAgent {
   private stopping = false;
   private killed = false;
   /** Counters for tests and the simulator. */
-  readonly stats = { connects: 0, sessionLost: 0, rebirths: 0, commands: 0, rejected: 0, installs: 0, rollbacks: 0, healthFailures: 0 };
+  readonly stats = {
+    connects: 0, sessionLost: 0, rebirths: 0, commands: 0, rejected: 0, installs: 0, rollbacks: 0, healthFailures: 0, messagesIn: 0, messagesOut: 0,
+  };
 
   constructor(opts: DeviceAgentOptions) {
     this.id = checkDeviceId(opts.id);
@@ -357,6 +359,7 @@ export class DeviceAgent {
     const c = this.client;
     if (!c || this.killed) return;
     if (this.protocolVersion !== 5) delete opts.properties;
+    this.stats.messagesOut++;
     c.publish(topic, payload, opts, (err) => {
       if (err && !this.killed) this.log(`publish to ${topic} failed: ${err.message}`);
     });
@@ -423,6 +426,7 @@ export class DeviceAgent {
 
   private async onMessage(topic: string, payload: Buffer, props: { responseTopic?: string; correlationData?: Buffer }): Promise<void> {
     if (this.killed) return;
+    this.stats.messagesIn++;
     await this.o.hooks?.beforeMessage?.(topic);
     if (this.killed) return;
     const t = parseTopic(topic);

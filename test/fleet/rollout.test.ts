@@ -26,3 +26,30 @@ for (const c of BROKER_CASES) {
     });
   });
 }
+
+// Two controllers in one MQTT 5 shared-subscription group serve artifact blocks: every block
+// request is answered by exactly one of them.
+const V5 = BROKER_CASES.find((c) => c.protocol === 5)!;
+describe.skipIf(skipCase(V5))("shared subscriptions on mosquitto / MQTT 5", () => {
+  let h: FleetHarness | null = null;
+  afterEach(async () => { await h?.close(); h = null; });
+
+  it("block requests are split across controllers of one $share group, none served twice", async () => {
+    h = await startFleet(V5, { devices: 30, controller: { shareGroup: "streams" } });
+    const second = await h.newController();
+    const requested = { blocks: 0 };
+    const spy = await h.rawClient("ctl", "controller-pw", "spy");
+    spy.on("message", (_t, p) => { requested.blocks += JSON.parse(p.toString()).blocks.length; });
+    await spy.subscribeAsync("qedge/v1/+/stream/+/get", { qos: 1 });
+    const art = await h.artifact("shared", "1", { size: 200_000, blockSize: 4096 });
+    second.serve(art.stream, art.bytes, 4096);
+    const rep = await h.rollout(art, { canary: 5, waveGrowth: 3 });
+    expect(rep.totals.succeeded).toBe(30);
+    const a = h.ctl.stats.blocksServed, b = second.stats.blocksServed;
+    expect(a).toBeGreaterThan(0);
+    expect(b).toBeGreaterThan(0);
+    expect(a + b).toBe(requested.blocks);
+    await second.close();
+    await spy.endAsync();
+  });
+});
