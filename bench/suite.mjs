@@ -27,7 +27,7 @@ const HELP = `usage: npm run bench -- [--quick] [--models-only | --ops-only] [--
   --quick        shorter timing budget and only the largest op shape per kind and model
   --filter RE    only models / op cases whose name matches RE
   --out FILE     results JSON (default bench/results.json)
-  --budget-ms N  timed milliseconds per runner per case (default 500, quick 150)`;
+  --budget-ms N  timed milliseconds per runner per case (default 400, quick 150)`;
 
 const { values: args } = parseArgs({
   options: {
@@ -37,7 +37,8 @@ const { values: args } = parseArgs({
 });
 if (args.help) { console.log(HELP); process.exit(0); }
 const QUICK = !!args.quick;
-const budgetMs = args["budget-ms"] ? Number(args["budget-ms"]) : QUICK ? 150 : 500;
+const budgetMs = args["budget-ms"] ? Number(args["budget-ms"]) : QUICK ? 150 : 400;
+if (!(budgetMs > 0)) { console.error(`--budget-ms must be a positive number, got '${args["budget-ms"]}'`); process.exit(2); }
 const MEASURE = { budgetMs, rounds: QUICK ? 3 : 5, minRuns: QUICK ? 10 : 25, maxRuns: 5000, warmupMs: QUICK ? 40 : 120 };
 const filter = args.filter ? new RegExp(args.filter) : null;
 const SHARED = process.env.QEDGE_SHARED ?? resolve(ROOT, "..", "shared");

@@ -9,20 +9,22 @@
 //   2 bias    int32 [OCp] (zeros when the model has none; entries >= OC are 0)
 //   3 rq      requantization table for OCp channels (assembly/kernels/requantize.ts)
 //   4 output  int8 [N, OH, OW, OC]
-//   5 scratch (two i16 rows: 4*K4 bytes, 16-aligned)
+//   5 scratch CONV_ROWS rows of roundup(2*K2 + 16, 16) bytes (K2 i16 values plus slack), 16-aligned
 //   6 N   7 H   8 W   9 IC   10 OH   11 OW   12 OC   13 KH   14 KW
 //   15 strideH  16 strideW  17 dilationH  18 dilationW  19 padTop  20 padLeft
 //   21 inZp  22 outZp  23 actMin  24 actMax
 //
 // The convolution runs as a GEMM: each output pixel's receptive field is gathered into a row of
 // K = KH*KW*IC values ("im2col", k = (ky*KW + kx)*IC + ic, the OHWI order), stored as i16
-// (x - inZp), 0 for padding and for the tail up to K4 = roundup(K, 4).
+// (x - inZp), 0 for padding and for the tail up to K2 = roundup(K, 2).
 // Weights are packed by the host in groups of 8 output channels (OCp = roundup(OC, 8)), each
-// group as K4/4 blocks of 32 bytes: [channel 0..7][4 consecutive k] (zero-filled padding).
-// That layout serves i32x4.dot_i16x8_s (one 8-byte load = 2 channels x 4 k) and reads
-// sequentially in the scalar loop too.
+// group as K2/2 blocks of 16 bytes: [channel 0..7][2 consecutive k] (zero-filled padding).
+// i32x4.dot_i16x8_s of a splat pair (x[k], x[k+1]) with one 8-byte block half gives 4 channels'
+// partial sums directly; the scalar loop reads the same layout.
 import { param } from "../fixedpoint";
-import { requantizeOne, requantize4, narrow8, storeBytes } from "./requantize";
+import {
+  requantizeOne, requantize4, narrowClamp8, storeBytes, rqFast, rqLeft, rqRoundZp,
+} from "./requantize";
 
 export function conv2d(p: usize): void {
   if (ASC_FEATURE_SIMD) conv2dSimd(p);
@@ -44,7 +46,11 @@ let gPadT: i32 = 0;
 let gPadL: i32 = 0;
 let gInZp: i32 = 0;
 let gK: i32 = 0;
-let gK4: i32 = 0;
+let gK2: i32 = 0;
+/** 1x1 kernel, stride 1, no padding: pixel m's receptive field is input pixel m. */
+let gPointwise: bool = false;
+/** End of the input tensor: SIMD loads of 8 bytes never cross it. */
+let gInEnd: usize = 0;
 
 function loadGeometry(p: usize): void {
   gIn = <usize>param(p, 0);
@@ -61,49 +67,92 @@ function loadGeometry(p: usize): void {
   gPadL = param(p, 20);
   gInZp = param(p, 21);
   gK = gKH * gKW * gIC;
-  gK4 = (gK + 3) & ~3;
+  gK2 = (gK + 1) & ~1;
+  gPointwise = gKH == 1 && gKW == 1 && gSH == 1 && gSW == 1 && gPadT == 0 && gPadL == 0;
+  gInEnd = gIn + <usize>(param(p, 6) * gH * gW * gIC);
 }
 
-/** Gather output pixel (b, oy, ox)'s receptive field into `row` as K4 i16 values. */
+/**
+ * Gather output pixel (b, oy, ox)'s receptive field into `row` as K2 i16 values (x - inZp, 0 for
+ * padding and the tail). The row needs 16 bytes of slack after K2 values: the SIMD code writes
+ * whole 8-value chunks, and a chunk's excess past a segment is overwritten by the next segment
+ * (or lands in the tail / slack).
+ */
 function gatherRow(row: usize, b: i32, oy: i32, ox: i32): void {
-  const IC = gIC;
-  const iy0 = oy * gSH - gPadT;
-  const ix0 = ox * gSW - gPadL;
-  let dst = row;
-  for (let ky = 0; ky < gKH; ky++) {
-    const iy = iy0 + ky * gDH;
-    const rowInside = iy >= 0 && iy < gH;
-    for (let kx = 0; kx < gKW; kx++) {
-      const ix = ix0 + kx * gDW;
-      if (rowInside && ix >= 0 && ix < gW) {
-        const src = gIn + <usize>(((b * gH + iy) * gW + ix) * IC);
-        if (ASC_FEATURE_SIMD) widenSubSimd(dst, src, IC, gInZp);
-        else widenSub(dst, src, IC, gInZp);
-      } else {
-        memory.fill(dst, 0, <usize>IC << 1);
+  const IC = gIC, H = gH, W = gW, KH = gKH, KW = gKW, zp = gInZp;
+  if (gPointwise) {
+    widen(row, gIn + <usize>(((b * H + oy) * W + ox) * IC), IC, zp);
+  } else {
+    const iy0 = oy * gSH - gPadT;
+    const ix0 = ox * gSW - gPadL;
+    const segBytes = <usize>IC << 1;
+    // With dilation 1 along x and all taps of a kernel row inside, the row is contiguous.
+    const xInside = ix0 >= 0 && ix0 + (KW - 1) * gDW < W;
+    const contiguous = xInside && gDW == 1;
+    let dst = row;
+    if (contiguous && iy0 >= 0 && iy0 + (KH - 1) * gDH < H) {
+      // Interior pixel: KH contiguous runs of KW * IC values.
+      const seg = KW * IC;
+      const step = <usize>(gDH * W * IC);
+      let src = gIn + <usize>(((b * H + iy0) * W + ix0) * IC);
+      for (let ky = 0; ky < KH; ky++) {
+        widen(dst, src, seg, zp);
+        dst += <usize>seg << 1;
+        src += step;
       }
-      dst += <usize>IC << 1;
+      if (gK & 1) store<i16>(row + (<usize>gK << 1), 0);
+      return;
+    }
+    for (let ky = 0; ky < gKH; ky++) {
+      const iy = iy0 + ky * gDH;
+      if (iy < 0 || iy >= gH) {
+        zeroI16(dst, gKW * IC);
+        dst += segBytes * <usize>gKW;
+        continue;
+      }
+      const rowBase = gIn + <usize>((b * gH + iy) * gW * IC);
+      if (contiguous) {
+        widen(dst, rowBase + <usize>(ix0 * IC), gKW * IC, gInZp);
+        dst += segBytes * <usize>gKW;
+        continue;
+      }
+      for (let kx = 0; kx < gKW; kx++) {
+        const ix = ix0 + kx * gDW;
+        if (ix >= 0 && ix < gW) widen(dst, rowBase + <usize>(ix * IC), IC, gInZp);
+        else zeroI16(dst, IC);
+        dst += segBytes;
+      }
     }
   }
-  memory.fill(dst, 0, <usize>(gK4 - gK) << 1);
+  if (gK & 1) store<i16>(row + (<usize>gK << 1), 0);
 }
 
-function widenSub(dst: usize, src: usize, n: i32, zp: i32): void {
-  for (let i = 0; i < n; i++) {
+/** n i16 values (x - zp) from n int8 at src (SIMD: may write up to 7 more values). */
+// @ts-ignore: decorator
+@inline
+function widen(dst: usize, src: usize, n: i32, zp: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const zv = i16x8.splat(<i16>zp);
+    const safe = gInEnd - 8; // chunks starting at or below this stay inside the input
+    for (; i < n; i += 8) {
+      const s = src + <usize>i;
+      if (s > safe) break;
+      v128.store(dst + (<usize>i << 1), i16x8.sub(v128.load8x8_s(s), zv));
+    }
+  }
+  for (; i < n; i++) {
     store<i16>(dst + (<usize>i << 1), <i16>(<i32>load<i8>(src + <usize>i) - zp));
   }
 }
 
 // @ts-ignore: decorator
 @inline
-function widenSubSimd(dst: usize, src: usize, n: i32, zp: i32): void {
-  const zv = i16x8.splat(<i16>zp);
-  let i = 0;
-  for (; i + 8 <= n; i += 8) {
-    v128.store(dst + (<usize>i << 1), i16x8.sub(v128.load8x8_s(src + <usize>i), zv));
-  }
-  for (; i < n; i++) {
-    store<i16>(dst + (<usize>i << 1), <i16>(<i32>load<i8>(src + <usize>i) - zp));
+function zeroI16(dst: usize, n: i32): void {
+  if (ASC_FEATURE_SIMD) {
+    for (let i = 0; i < n; i += 8) v128.store(dst + (<usize>i << 1), i32x4.splat(0));
+  } else {
+    for (let i = 0; i < n; i++) store<i16>(dst + (<usize>i << 1), 0);
   }
 }
 
@@ -124,7 +173,7 @@ function conv2dScalar(p: usize): void {
   const actMin = param(p, 23);
   const actMax = param(p, 24);
   const OCp = (OC + 7) & ~7;
-  const KQ = gK4 >> 2;
+  const KP = gK2 >> 1;
   let out = output;
   for (let b = 0; b < N; b++) {
     for (let oy = 0; oy < OH; oy++) {
@@ -132,15 +181,12 @@ function conv2dScalar(p: usize): void {
         gatherRow(row, b, oy, ox);
         for (let oc = 0; oc < OC; oc++) {
           let acc = load<i32>(bias + (<usize>oc << 2));
-          let w = weights + <usize>((oc >> 3) * KQ * 32 + ((oc & 7) << 2));
+          let w = weights + <usize>((oc >> 3) * KP * 16 + ((oc & 7) << 1));
           let x = row;
-          for (let q = 0; q < KQ; q++) {
-            acc += <i32>load<i16>(x) * <i32>load<i8>(w)
-              + <i32>load<i16>(x, 2) * <i32>load<i8>(w, 1)
-              + <i32>load<i16>(x, 4) * <i32>load<i8>(w, 2)
-              + <i32>load<i16>(x, 6) * <i32>load<i8>(w, 3);
-            x += 8;
-            w += 32;
+          for (let q = 0; q < KP; q++) {
+            acc += <i32>load<i16>(x) * <i32>load<i8>(w) + <i32>load<i16>(x, 2) * <i32>load<i8>(w, 1);
+            x += 4;
+            w += 16;
           }
           store<i8>(out + <usize>oc, <i8>requantizeOne(acc, rq, OCp, oc, outZp, actMin, actMax));
         }
@@ -151,7 +197,9 @@ function conv2dScalar(p: usize): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// SIMD path: two output pixels x 8 output channels per register tile.
+// SIMD path: CONV_ROWS (4) output pixels x 8 output channels per register tile.
+const CONV_ROWS = 4;
+
 function conv2dSimd(p: usize): void {
   loadGeometry(p);
   const weights = <usize>param(p, 1);
@@ -164,67 +212,78 @@ function conv2dSimd(p: usize): void {
   const OW = param(p, 11);
   const OC = param(p, 12);
   const OCp = (OC + 7) & ~7;
-  const KQ = gK4 >> 2;
-  const outZp = i32x4.splat(param(p, 22));
-  const actMin = i32x4.splat(param(p, 23));
-  const actMax = i32x4.splat(param(p, 24));
-  const row0 = scratch;
-  const row1 = scratch + (<usize>gK4 << 1);
+  const KP = gK2 >> 1;
+  const outZpS = param(p, 22);
+  const outZp = i32x4.splat(outZpS);
+  const actMin = i16x8.splat(<i16>param(p, 23));
+  const actMax = i16x8.splat(<i16>param(p, 24));
+  const fast = rqFast(rq), left = rqLeft(rq), roundZp = rqRoundZp(rq, outZpS);
+  const packedRows = gPointwise && (gK & 1) == 0;
+  const rowBytes = packedRows ? <usize>gK2 << 1 : ((<usize>gK2 << 1) + 31) & ~15;
+  const row0 = scratch, row1 = row0 + rowBytes, row2 = row1 + rowBytes, row3 = row2 + rowBytes;
   const M = N * OH * OW;
-  const perImage = OH * OW;
-  for (let m = 0; m < M; m += 2) {
-    const has1 = m + 1 < M;
-    let b = m / perImage;
-    let r = m - b * perImage;
-    gatherRow(row0, b, r / OW, r % OW);
-    if (has1) {
-      b = (m + 1) / perImage;
-      r = m + 1 - b * perImage;
-      gatherRow(row1, b, r / OW, r % OW);
+  // The next pixel to gather.
+  let b = 0, oy = 0, ox = 0;
+  for (let m = 0; m < M; m += CONV_ROWS) {
+    const rows = M - m < CONV_ROWS ? M - m : CONV_ROWS;
+    // Rows past the last pixel keep stale values: their results are computed, not stored.
+    if (packedRows) {
+      // Pointwise with even K: the tile's rows are one contiguous run of input pixels.
+      widen(row0, gIn + <usize>m * <usize>gK, rows * gK, gInZp);
     } else {
-      memory.fill(row1, 0, <usize>gK4 << 1);
+      for (let i = 0; i < rows; i++) {
+        gatherRow(row0 + <usize>i * rowBytes, b, oy, ox);
+        if (++ox == OW) { ox = 0; if (++oy == OH) { oy = 0; b++; } }
+      }
     }
     const out0 = output + <usize>m * <usize>OC;
-    const out1 = out0 + <usize>OC;
     let wp = weights;
     for (let g = 0; g < OCp; g += 8) {
-      let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
-      let b0 = i32x4.splat(0), b1 = i32x4.splat(0), b2 = i32x4.splat(0), b3 = i32x4.splat(0);
-      let x0p = row0, x1p = row1;
-      for (let q = 0; q < KQ; q++) {
-        const x0 = v128.load64_splat(x0p);
-        const x1 = v128.load64_splat(x1p);
-        const w0 = v128.load8x8_s(wp);
-        const w1 = v128.load8x8_s(wp, 8);
-        const w2 = v128.load8x8_s(wp, 16);
-        const w3 = v128.load8x8_s(wp, 24);
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(x0, w0));
-        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(x0, w1));
-        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(x0, w2));
-        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(x0, w3));
-        b0 = i32x4.add(b0, i32x4.dot_i16x8_s(x1, w0));
-        b1 = i32x4.add(b1, i32x4.dot_i16x8_s(x1, w1));
-        b2 = i32x4.add(b2, i32x4.dot_i16x8_s(x1, w2));
-        b3 = i32x4.add(b3, i32x4.dot_i16x8_s(x1, w3));
-        x0p += 8;
-        x1p += 8;
-        wp += 32;
+      let a0 = v128.load(bias + (<usize>g << 2));
+      let b0 = v128.load(bias + (<usize>g << 2), 16);
+      let a1 = a0, a2 = a0, a3 = a0;
+      let b1 = b0, b2 = b0, b3 = b0;
+      let xo: usize = 0;
+      for (let q = 0; q < KP; q++) {
+        const wlo = v128.load8x8_s(wp);
+        const whi = v128.load8x8_s(wp, 8);
+        const x0 = v128.load32_splat(row0 + xo);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(x0, wlo));
+        b0 = i32x4.add(b0, i32x4.dot_i16x8_s(x0, whi));
+        const x1 = v128.load32_splat(row1 + xo);
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(x1, wlo));
+        b1 = i32x4.add(b1, i32x4.dot_i16x8_s(x1, whi));
+        const x2 = v128.load32_splat(row2 + xo);
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(x2, wlo));
+        b2 = i32x4.add(b2, i32x4.dot_i16x8_s(x2, whi));
+        const x3 = v128.load32_splat(row3 + xo);
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(x3, wlo));
+        b3 = i32x4.add(b3, i32x4.dot_i16x8_s(x3, whi));
+        xo += 4;
+        wp += 16;
       }
-      const biasLo = v128.load(bias + (<usize>g << 2));
-      const biasHi = v128.load(bias + (<usize>g << 2), 16);
       const n = OC - g < 8 ? OC - g : 8;
-      // Each accumulator holds two channels as [c, c, c+1, c+1] halves: add the pairs.
-      const p0lo = i32x4.add(i32x4.add(v128.shuffle<i32>(a0, a1, 0, 2, 4, 6), v128.shuffle<i32>(a0, a1, 1, 3, 5, 7)), biasLo);
-      const p0hi = i32x4.add(i32x4.add(v128.shuffle<i32>(a2, a3, 0, 2, 4, 6), v128.shuffle<i32>(a2, a3, 1, 3, 5, 7)), biasHi);
-      storeBytes(out0 + <usize>g, narrow8(
-        requantize4(p0lo, rq, OCp, g, outZp, actMin, actMax),
-        requantize4(p0hi, rq, OCp, g + 4, outZp, actMin, actMax)), n);
-      if (has1) {
-        const p1lo = i32x4.add(i32x4.add(v128.shuffle<i32>(b0, b1, 0, 2, 4, 6), v128.shuffle<i32>(b0, b1, 1, 3, 5, 7)), biasLo);
-        const p1hi = i32x4.add(i32x4.add(v128.shuffle<i32>(b2, b3, 0, 2, 4, 6), v128.shuffle<i32>(b2, b3, 1, 3, 5, 7)), biasHi);
-        storeBytes(out1 + <usize>g, narrow8(
-          requantize4(p1lo, rq, OCp, g, outZp, actMin, actMax),
-          requantize4(p1hi, rq, OCp, g + 4, outZp, actMin, actMax)), n);
+      let dst = out0 + <usize>g;
+      storeBytes(dst, narrowClamp8(
+        requantize4(a0, rq, OCp, g, fast, left, roundZp, outZp),
+        requantize4(b0, rq, OCp, g + 4, fast, left, roundZp, outZp), actMin, actMax), n);
+      if (rows > 1) {
+        dst += <usize>OC;
+        storeBytes(dst, narrowClamp8(
+          requantize4(a1, rq, OCp, g, fast, left, roundZp, outZp),
+          requantize4(b1, rq, OCp, g + 4, fast, left, roundZp, outZp), actMin, actMax), n);
+      }
+      if (rows > 2) {
+        dst += <usize>OC;
+        storeBytes(dst, narrowClamp8(
+          requantize4(a2, rq, OCp, g, fast, left, roundZp, outZp),
+          requantize4(b2, rq, OCp, g + 4, fast, left, roundZp, outZp), actMin, actMax), n);
+      }
+      if (rows > 3) {
+        dst += <usize>OC;
+        storeBytes(dst, narrowClamp8(
+          requantize4(a3, rq, OCp, g, fast, left, roundZp, outZp),
+          requantize4(b3, rq, OCp, g + 4, fast, left, roundZp, outZp), actMin, actMax), n);
       }
     }
   }

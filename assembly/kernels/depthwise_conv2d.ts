@@ -12,8 +12,16 @@
 //   5 N   6 H   7 W   8 IC   9 OH   10 OW   11 OC   12 depthMultiplier   13 KH   14 KW
 //   15 strideH  16 strideW  17 dilationH  18 dilationW  19 padTop  20 padLeft
 //   21 inZp  22 outZp  23 actMin  24 actMax
+//   25 pairs   the weights re-packed for the SIMD path: for each block of 8 channels (the full
+//              blocks only), for each pair of taps (t, t+1) in ky-major order (the last pair of
+//              an odd count has zero weights for its second tap), 16 bytes
+//              [w(t, c0), w(t+1, c0), w(t, c1), w(t+1, c1), ..., w(t+1, c7)]
+//   26 biasFolded int32 [OC]: bias - inZp * (sum of the channel's weights), for output pixels
+//              whose taps all lie inside the input
 import { param } from "../fixedpoint";
-import { requantizeOne, requantize4, narrow8, storeBytes } from "./requantize";
+import {
+  requantizeOne, requantize4, narrowClamp8, storeBytes, rqFast, rqLeft, rqRoundZp,
+} from "./requantize";
 
 export function depthwiseConv2d(p: usize): void {
   if (ASC_FEATURE_SIMD) {
@@ -71,9 +79,16 @@ function depthwiseScalar(p: usize): void {
 
 // ---------------------------------------------------------------------------------------------
 // SIMD path for depth multiplier 1 (channels side by side) and for a single input channel
-// (its value broadcast to all output channels). 8 channels per step, widened to i16:
-// (x - inZp) fits i16 and so does its product with a weight; i32x4.extmul accumulates exactly.
+// (its value broadcast to all output channels), 8 channels per step.
+// Interior pixels (every tap inside the input) use the folded bias and i32x4.dot_i16x8_s on two
+// taps at once: the inputs of taps t and t+1 interleaved per channel, against the pair-packed
+// weights. Border pixels subtract the zero point and accumulate the valid taps one at a time.
 // Channels past the last multiple of 8 use the scalar formula.
+
+/** Input offsets of the taps (bytes, relative to the first tap), for interior pixels. */
+const MAX_TAPS = 256;
+const TAP_OFFSETS = memory.data(4 * (MAX_TAPS + 2), 16);
+
 function depthwiseSimd(p: usize): void {
   const input = <usize>param(p, 0);
   const weights = <usize>param(p, 1);
@@ -86,52 +101,85 @@ function depthwiseSimd(p: usize): void {
   const SH = param(p, 15), SW = param(p, 16), DH = param(p, 17), DW = param(p, 18);
   const padT = param(p, 19), padL = param(p, 20);
   const inZp = param(p, 21), outZpS = param(p, 22), actMinS = param(p, 23), actMaxS = param(p, 24);
+  const pairs = <usize>param(p, 25);
+  const biasFolded = <usize>param(p, 26);
   const OCp = (OC + 7) & ~7;
   const broadcast = IC == 1; // else depth multiplier 1: IC == OC
   const OC8 = OC & ~7;
+  const T = KH * KW;
+  const nPairs = (T + 1) >> 1;
+  const blockBytes = <usize>nPairs << 4;
   const zv = i16x8.splat(<i16>inZp);
-  const outZp = i32x4.splat(outZpS), actMin = i32x4.splat(actMinS), actMax = i32x4.splat(actMaxS);
+  const outZp = i32x4.splat(outZpS);
+  const actMin = i16x8.splat(<i16>actMinS), actMax = i16x8.splat(<i16>actMaxS);
+  const fast = rqFast(rq), left = rqLeft(rq), roundZp = rqRoundZp(rq, outZpS);
+
+  // Interior output ranges [oyA, oyB) x [oxA, oxB): every tap inside the input.
+  let oyA = (padT + SH - 1) / SH;
+  let oyB = (H - 1 + padT - (KH - 1) * DH) >= 0 ? (H - 1 + padT - (KH - 1) * DH) / SH + 1 : 0;
+  let oxA = (padL + SW - 1) / SW;
+  let oxB = (W - 1 + padL - (KW - 1) * DW) >= 0 ? (W - 1 + padL - (KW - 1) * DW) / SW + 1 : 0;
+  if (oyB > OH) oyB = OH;
+  if (oxB > OW) oxB = OW;
+  if (T > MAX_TAPS || oyA >= oyB || oxA >= oxB) { oyA = 0; oyB = 0; oxA = 0; oxB = 0; }
+  for (let t = 0; t < T; t++) {
+    const ky = t / KW, kx = t - (t / KW) * KW;
+    store<i32>(TAP_OFFSETS + (<usize>t << 2), (ky * DH * W + kx * DW) * IC);
+  }
+  // An odd tap count pairs the last tap with itself (its partner weights are 0).
+  store<i32>(TAP_OFFSETS + (<usize>T << 2), T > 0 ? load<i32>(TAP_OFFSETS + (<usize>(T - 1) << 2)) : 0);
+
   let out = output;
   for (let b = 0; b < N; b++) {
     const img = input + <usize>(b * H * W * IC);
     for (let oy = 0; oy < OH; oy++) {
       const iy0 = oy * SH - padT;
+      const rowInterior = oy >= oyA && oy < oyB;
       // The taps inside the image along y: ky in [ky0, ky1).
       let ky0 = 0, ky1 = KH;
       while (ky0 < KH && iy0 + ky0 * DH < 0) ky0++;
       while (ky1 > ky0 && iy0 + (ky1 - 1) * DH >= H) ky1--;
       for (let ox = 0; ox < OW; ox++) {
         const ix0 = ox * SW - padL;
-        let kx0 = 0, kx1 = KW;
-        while (kx0 < KW && ix0 + kx0 * DW < 0) kx0++;
-        while (kx1 > kx0 && ix0 + (kx1 - 1) * DW >= W) kx1--;
-        for (let c = 0; c < OC8; c += 8) {
-          let acc0 = v128.load(bias + (<usize>c << 2));
-          let acc1 = v128.load(bias + (<usize>c << 2), 16);
-          for (let ky = ky0; ky < ky1; ky++) {
-            const iy = iy0 + ky * DH;
-            for (let kx = kx0; kx < kx1; kx++) {
-              const ix = ix0 + kx * DW;
-              const xp = img + <usize>((iy * W + ix) * IC);
-              const xv = broadcast
-                ? i16x8.splat(<i16>(<i32>load<i8>(xp) - inZp))
-                : i16x8.sub(v128.load8x8_s(xp + <usize>c), zv);
-              const wv = v128.load8x8_s(weights + <usize>((ky * KW + kx) * OC + c));
-              acc0 = i32x4.add(acc0, i32x4.extmul_low_i16x8_s(xv, wv));
-              acc1 = i32x4.add(acc1, i32x4.extmul_high_i16x8_s(xv, wv));
+        if (rowInterior && ox >= oxA && ox < oxB) {
+          const xp = img + <usize>((iy0 * W + ix0) * IC);
+          if (broadcast) interiorBroadcast(xp, pairs, biasFolded, out, OC8, nPairs, blockBytes,
+            rq, OCp, fast, left, roundZp, outZp, actMin, actMax);
+          else interiorChannels(xp, pairs, biasFolded, out, OC8, nPairs, blockBytes,
+            rq, OCp, fast, left, roundZp, outZp, actMin, actMax);
+        } else {
+          let kx0 = 0, kx1 = KW;
+          while (kx0 < KW && ix0 + kx0 * DW < 0) kx0++;
+          while (kx1 > kx0 && ix0 + (kx1 - 1) * DW >= W) kx1--;
+          for (let c = 0; c < OC8; c += 8) {
+            let acc0 = v128.load(bias + (<usize>c << 2));
+            let acc1 = v128.load(bias + (<usize>c << 2), 16);
+            for (let ky = ky0; ky < ky1; ky++) {
+              const iy = iy0 + ky * DH;
+              for (let kx = kx0; kx < kx1; kx++) {
+                const ix = ix0 + kx * DW;
+                const xp = img + <usize>((iy * W + ix) * IC);
+                const xv = broadcast
+                  ? i16x8.splat(<i16>(<i32>load<i8>(xp) - inZp))
+                  : i16x8.sub(v128.load8x8_s(xp + <usize>c), zv);
+                const wv = v128.load8x8_s(weights + <usize>((ky * KW + kx) * OC + c));
+                acc0 = i32x4.add(acc0, i32x4.extmul_low_i16x8_s(xv, wv));
+                acc1 = i32x4.add(acc1, i32x4.extmul_high_i16x8_s(xv, wv));
+              }
             }
+            storeBytes(out + <usize>c, narrowClamp8(
+              requantize4(acc0, rq, OCp, c, fast, left, roundZp, outZp),
+              requantize4(acc1, rq, OCp, c + 4, fast, left, roundZp, outZp), actMin, actMax), 8);
           }
-          storeBytes(out + <usize>c, narrow8(
-            requantize4(acc0, rq, OCp, c, outZp, actMin, actMax),
-            requantize4(acc1, rq, OCp, c + 4, outZp, actMin, actMax)), 8);
         }
         for (let c = OC8; c < OC; c++) {
           const ic = broadcast ? 0 : c;
           let acc = load<i32>(bias + (<usize>c << 2));
           for (let ky = ky0; ky < ky1; ky++) {
             const iy = iy0 + ky * DH;
-            for (let kx = kx0; kx < kx1; kx++) {
+            for (let kx = 0; kx < KW; kx++) {
               const ix = ix0 + kx * DW;
+              if (ix < 0 || ix >= W) continue;
               const x = <i32>load<i8>(img + <usize>((iy * W + ix) * IC + ic));
               acc += (x - inZp) * <i32>load<i8>(weights + <usize>((ky * KW + kx) * OC + c));
             }
@@ -141,5 +189,66 @@ function depthwiseSimd(p: usize): void {
         out += <usize>OC;
       }
     }
+  }
+}
+
+// One interior pixel, depth multiplier 1: all full 8-channel blocks.
+// @ts-ignore: decorator
+@inline
+function interiorChannels(
+  xp: usize, pairs: usize, biasFolded: usize, out: usize, OC8: i32, nPairs: i32, blockBytes: usize,
+  rq: usize, OCp: i32, fast: bool, left: bool, roundZp: v128, outZp: v128, actMin: v128, actMax: v128,
+): void {
+  let wb = pairs;
+  for (let c = 0; c < OC8; c += 8) {
+    let acc0 = v128.load(biasFolded + (<usize>c << 2));
+    let acc1 = v128.load(biasFolded + (<usize>c << 2), 16);
+    const xc = xp + <usize>c;
+    let w = wb;
+    let off = TAP_OFFSETS;
+    for (let q = 0; q < nPairs; q++) {
+      const x0 = v128.load8x8_s(xc + <usize>load<i32>(off));
+      const x1 = v128.load8x8_s(xc + <usize>load<i32>(off, 4));
+      const lo = v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11);
+      const hi = v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15);
+      acc0 = i32x4.add(acc0, i32x4.dot_i16x8_s(lo, v128.load8x8_s(w)));
+      acc1 = i32x4.add(acc1, i32x4.dot_i16x8_s(hi, v128.load8x8_s(w, 8)));
+      off += 8;
+      w += 16;
+    }
+    storeBytes(out + <usize>c, narrowClamp8(
+      requantize4(acc0, rq, OCp, c, fast, left, roundZp, outZp),
+      requantize4(acc1, rq, OCp, c + 4, fast, left, roundZp, outZp), actMin, actMax), 8);
+    wb += blockBytes;
+  }
+}
+
+// One interior pixel, a single input channel feeding every output channel.
+// @ts-ignore: decorator
+@inline
+function interiorBroadcast(
+  xp: usize, pairs: usize, biasFolded: usize, out: usize, OC8: i32, nPairs: i32, blockBytes: usize,
+  rq: usize, OCp: i32, fast: bool, left: bool, roundZp: v128, outZp: v128, actMin: v128, actMax: v128,
+): void {
+  let wb = pairs;
+  for (let c = 0; c < OC8; c += 8) {
+    let acc0 = v128.load(biasFolded + (<usize>c << 2));
+    let acc1 = v128.load(biasFolded + (<usize>c << 2), 16);
+    let w = wb;
+    let off = TAP_OFFSETS;
+    for (let q = 0; q < nPairs; q++) {
+      // [x(t), x(t+1)] as an i16 pair, repeated.
+      const x0 = <i32>load<i8>(xp + <usize>load<i32>(off));
+      const x1 = <i32>load<i8>(xp + <usize>load<i32>(off, 4));
+      const xv = i32x4.splat((x1 << 16) | (x0 & 0xffff));
+      acc0 = i32x4.add(acc0, i32x4.dot_i16x8_s(xv, v128.load8x8_s(w)));
+      acc1 = i32x4.add(acc1, i32x4.dot_i16x8_s(xv, v128.load8x8_s(w, 8)));
+      off += 8;
+      w += 16;
+    }
+    storeBytes(out + <usize>c, narrowClamp8(
+      requantize4(acc0, rq, OCp, c, fast, left, roundZp, outZp),
+      requantize4(acc1, rq, OCp, c + 4, fast, left, roundZp, outZp), actMin, actMax), 8);
+    wb += blockBytes;
   }
 }

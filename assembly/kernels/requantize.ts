@@ -1,25 +1,38 @@
 // Per-output-channel requantization shared by CONV_2D and DEPTHWISE_CONV_2D.
 //
-// The host (host/runtime/ops/conv_common.ts) builds one table per op for n channels
-// (n a multiple of 8, unused entries zero), at a 16-byte aligned address `rq`:
-//   rq +  0 .. 8n : f64 2^-e            (e = right shift = max(-shift, 0))
-//   rq + 8n .. 12n: i32 multiplier       (QuantizeMultiplier, in [2^30, 2^31) or 0)
-//   rq + 12n.. 16n: i32 shift            (TFLite's signed shift)
-//   rq + 16n.. 20n: i32 2^max(shift, 0)  (the left shift as a factor)
-// The scalar path uses multiplier/shift with assembly/fixedpoint.ts; the SIMD path uses the
-// other columns. Both give the bits of TFLite's double-rounding MultiplyByQuantizedMultiplier.
+// The host (host/runtime/ops/conv_common.ts, requantTable) builds one table per op for n channels
+// (n a multiple of 8, unused entries zero) at a 16-byte aligned address `rq`:
+//   rq + 0: i32 E        common shift: FAST_SHIFT (21) when the fast path applies, else max e
+//                        (e = max(-shift, 0))
+//   rq + 4: i32 fast     1 if 1 <= e <= 21 wherever the multiplier is not 0: the fast SIMD
+//                        path is exact (see requantize4)
+//   rq + 8: i32 left     1 if some channel has shift > 0
+//   then, at t = rq + 16, one column of n entries each:
+//   t + 0  .. 8n : f64 2^-e
+//   t + 8n .. 12n: i32 multiplier       (QuantizeMultiplier, in [2^30, 2^31) or 0)
+//   t + 12n.. 16n: i32 shift            (TFLite's signed shift)
+//   t + 16n.. 20n: i32 2^max(shift, 0)  (the left shift as a factor)
+//   t + 20n.. 24n: i32 2^(e + 9)        (fast path: clamp bound)
+//   t + 24n.. 28n: i32 -2^(e + 9)
+//   t + 28n.. 32n: i32 2^(E - e)        (fast path: aligns every channel on the shift E)
+// The scalar path uses multiplier/shift with assembly/fixedpoint.ts; the SIMD paths the other
+// columns. All give the bits of TFLite's double-rounding MultiplyByQuantizedMultiplier.
 import { multiplyByQuantizedMultiplier, clampI32 } from "../fixedpoint";
+
+export const RQ_HEADER: usize = 16;
+/** The common shift E of the fast path (host: FAST_SHIFT in conv_common.ts). */
+export const FAST_SHIFT = 21;
 
 // @ts-ignore: decorator
 @inline
 export function rqMultiplier(rq: usize, n: i32, c: i32): i32 {
-  return load<i32>(rq + (<usize>n << 3) + (<usize>c << 2));
+  return load<i32>(rq + RQ_HEADER + (<usize>n << 3) + (<usize>c << 2));
 }
 
 // @ts-ignore: decorator
 @inline
 export function rqShift(rq: usize, n: i32, c: i32): i32 {
-  return load<i32>(rq + (<usize>n * 12) + (<usize>c << 2));
+  return load<i32>(rq + RQ_HEADER + (<usize>n * 12) + (<usize>c << 2));
 }
 
 /** Scalar: acc (bias already added) -> clamped output value. */
@@ -30,40 +43,78 @@ export function requantizeOne(acc: i32, rq: usize, n: i32, c: i32, outZp: i32, a
   return clampI32(v, actMin, actMax);
 }
 
-// SIMD requantization of 4 consecutive channels c..c+3, exact:
+/** Fast-path flag of a table (see the header above). */
+// @ts-ignore: decorator
+@inline
+export function rqFast(rq: usize): bool { return load<i32>(rq, 4) != 0; }
+/** Left-shift flag of a table. */
+// @ts-ignore: decorator
+@inline
+export function rqLeft(rq: usize): bool { return load<i32>(rq, 8) != 0; }
+/** The fast path's rounding term with the zero point folded in: 2^(E-1) + outZp * 2^E. */
+// @ts-ignore: decorator
+@inline
+export function rqRoundZp(rq: usize, outZp: i32): v128 {
+  const e = load<i32>(rq);
+  return i32x4.splat((1 << (e - 1)) + (outZp << e));
+}
+
+// SIMD requantization of 4 consecutive channels c..c+3 up to and including the output zero
+// point; the activation clamp follows in narrowClamp8. Exact:
 //  1. x = acc * 2^left (i32 wrapping multiply, as the scalar code's `acc * (1 << left)`).
 //  2. SaturatingRoundingDoublingHighMul(x, m): for m >= 0 (never INT32_MIN) the C-style
 //     truncating (x*m + nudge) / 2^31 equals floor((x*m + 2^30) / 2^31) for both signs, so it is
 //     the high word of ((x*m + 2^30) << 1); |x*m| < 2^62 keeps the shift from overflowing.
-//  3. RoundingDivideByPOT(s, e) is s / 2^e rounded half away from zero. In f64, s * 2^-e is
-//     exact and so is adding +-0.5 (at most 32 significant bits), so it is
-//     trunc(s * 2^-e + copysign(0.5, s)).
+//  3. RoundingDivideByPOT(s, e) is s / 2^e rounded half away from zero (RHA), then + outZp.
+//     Fast path (host-checked: 1 <= e <= 21 for every channel with a multiplier): |s| >= 2^(e+9)
+//     gives |RHA(s / 2^e)| >= 512, which saturates whatever the zero point, so s may be clamped
+//     to +-2^(e+9) first (e >= 1 also means "+ outZp" cannot wrap in the scalar code). Then
+//     s' = s * 2^(E-e) is exact and RHA(s / 2^e) = RHA(s' / 2^E) = (s' + 2^(E-1) - (s' < 0)) >> E:
+//     one shift for all lanes; adding outZp * 2^E before the shift folds in the zero point.
+//     With E = 21: |s'| <= 2^30 and |outZp * 2^E| <= 2^28, so nothing overflows.
+//     General path: in f64, s * 2^-e is exact and so is adding +-0.5 (at most 32 significant
+//     bits), so RHA = trunc(s * 2^-e + copysign(0.5, s)); "+ outZp" wraps like the scalar code.
+// Arguments: the table `rq` and its channel count nc; fast, left and roundZp from the
+// rq* helpers above (hoisted out of the loops by the caller); outZp as a splat.
 // @ts-ignore: decorator
 @inline
-export function requantize4(acc: v128, rq: usize, n: i32, c: i32, outZp: v128, actMin: v128, actMax: v128): v128 {
+export function requantize4(
+  acc: v128, rq: usize, nc: i32, c: i32, fast: bool, left: bool, roundZp: v128, outZp: v128,
+): v128 {
+  const n = <usize>nc;
+  const t = rq + RQ_HEADER;
   const co = <usize>c << 2;
-  const x = i32x4.mul(acc, v128.load(rq + (<usize>n << 4) + co));
-  const m = v128.load(rq + (<usize>n << 3) + co);
+  let x = acc;
+  if (left) x = i32x4.mul(x, v128.load(t + (n << 4) + co));
+  const m = v128.load(t + (n << 3) + co);
   const half30 = i64x2.splat(1 << 30);
   const lo = i64x2.shl(i64x2.add(i64x2.extmul_low_i32x4_s(x, m), half30), 1);
   const hi = i64x2.shl(i64x2.add(i64x2.extmul_high_i32x4_s(x, m), half30), 1);
   const s = v128.shuffle<i32>(lo, hi, 1, 3, 5, 7);
+  if (fast) {
+    const bounded = i32x4.max_s(i32x4.min_s(s, v128.load(t + (n * 20) + co)), v128.load(t + (n * 24) + co));
+    const aligned = i32x4.mul(bounded, v128.load(t + (n * 28) + co));
+    return i32x4.shr_s(i32x4.add(i32x4.add(aligned, roundZp), i32x4.shr_s(aligned, 31)), FAST_SHIFT);
+  }
   const sLo = f64x2.convert_low_i32x4_s(s);
   const sHi = f64x2.convert_low_i32x4_s(v128.shuffle<i32>(s, s, 2, 3, 2, 3));
   const signBit = i64x2.splat(i64.MIN_VALUE);
   const half = f64x2.splat(0.5);
-  const sc = rq + (<usize>c << 3);
+  const sc = t + (<usize>c << 3);
   const tLo = f64x2.add(f64x2.mul(sLo, v128.load(sc)), v128.or(v128.and(sLo, signBit), half));
   const tHi = f64x2.add(f64x2.mul(sHi, v128.load(sc, 16)), v128.or(v128.and(sHi, signBit), half));
-  const r = v128.shuffle<i32>(i32x4.trunc_sat_f64x2_s_zero(tLo), i32x4.trunc_sat_f64x2_s_zero(tHi), 0, 1, 4, 5);
-  return i32x4.min_s(i32x4.max_s(i32x4.add(r, outZp), actMin), actMax);
+  const rr = v128.shuffle<i32>(i32x4.trunc_sat_f64x2_s_zero(tLo), i32x4.trunc_sat_f64x2_s_zero(tHi), 0, 1, 4, 5);
+  return i32x4.add(rr, outZp);
 }
 
-/** Narrow two i32x4 (already clamped into int8 range) to 8 int8 values in the low half. */
+/**
+ * Narrow two i32x4 to 8 int8 values (low half), clamped to [actMin, actMax] (i16x8 splats).
+ * The i16 narrowing saturates, which keeps the order, so clamping after it is the same.
+ */
 // @ts-ignore: decorator
 @inline
-export function narrow8(a: v128, b: v128): v128 {
-  const h = i16x8.narrow_i32x4_s(a, b);
+export function narrowClamp8(a: v128, b: v128, actMin: v128, actMax: v128): v128 {
+  const h = i16x8.min_s(i16x8.max_s(i16x8.narrow_i32x4_s(a, b), actMin), actMax);
   return i8x16.narrow_i16x8_s(h, h);
 }
 
@@ -71,10 +122,13 @@ export function narrow8(a: v128, b: v128): v128 {
 // @ts-ignore: decorator
 @inline
 export function storeBytes(dst: usize, v: v128, count: i32): void {
-  if (count >= 8) { v128.store64_lane(dst, v, 0); return; }
-  let w = i64x2.extract_lane(v, 0);
-  for (let i = 0; i < count; i++) {
-    store<i8>(dst + <usize>i, <i8>w);
-    w >>= 8;
+  if (count >= 8) {
+    v128.store64_lane(dst, v, 0);
+  } else {
+    let w = i64x2.extract_lane(v, 0);
+    for (let i = 0; i < count; i++) {
+      store<i8>(dst + <usize>i, <i8>w);
+      w >>= 8;
+    }
   }
 }

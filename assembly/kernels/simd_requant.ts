@@ -3,16 +3,20 @@
 // Only valid for multipliers in [0, 2^31) (what QuantizeMultiplier produces), so the one
 // saturating case of SaturatingRoundingDoublingHighMul (both operands INT32_MIN) cannot occur.
 
-// (p + nudge) / 2^31 with C's truncating division, on two exact 64-bit products.
+// (p + nudge) / 2^31 with C's truncating division, on two exact 64-bit products. Only the low
+// 32 bits of each lane's quotient are meaningful (they are what the caller keeps). 64-bit
+// arithmetic shifts are avoided: x64 has none below AVX-512, so engines emulate them.
 // @ts-ignore: decorator
 @inline
 function highMulLanes(p: v128): v128 {
-  const neg = i64x2.shr_s(p, 63); // all ones where p < 0
+  const signs = i32x4.shr_s(p, 31);
+  const neg = i32x4.shuffle(signs, signs, 1, 1, 3, 3); // all ones where the i64 lane is < 0
   // nudge = p >= 0 ? 2^30 : 1 - 2^30
   const nudge = i64x2.add(i64x2.splat(1 << 30), v128.and(neg, i64x2.splat(1 - (<i64>1 << 31))));
   const t = i64x2.add(p, nudge); // same sign as p (t > 0 when p == 0)
-  // Truncating division of a negative t by 2^31: add 2^31 - 1 before the arithmetic shift.
-  return i64x2.shr_s(i64x2.add(t, v128.and(neg, i64x2.splat((<i64>1 << 31) - 1))), 31);
+  // Truncating division of a negative t by 2^31: add 2^31 - 1 first. Bits 31..62 of the sum are
+  // the quotient's low word whether the shift is logical or arithmetic.
+  return i64x2.shr_u(i64x2.add(t, v128.and(neg, i64x2.splat((<i64>1 << 31) - 1))), 31);
 }
 
 /** acc * multiplier * 2^shift (double rounding), + zero point, clamped to [lo, hi]; i32 lanes. */

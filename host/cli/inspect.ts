@@ -5,12 +5,15 @@ import { parseArgs } from "node:util";
 import { parseModel } from "../model/reader.js";
 import { tensorTypeName } from "../model/schema.js";
 import { Activation, Padding, type ModelGraph, type Operator, type Tensor } from "../model/types.js";
+import { compileGraph } from "../runtime/compile.js";
+import { QedgeError } from "../errors.js";
 
 const HELP = `usage: qedge inspect MODEL [--json]
 
 Parses and validates a .tflite model and prints its graph inputs and outputs, every operator
-(op version, input/output/intermediate tensors, builtin options) and every tensor (type, shape,
-bytes, constant/variable, quantization: scale count, zero point, quantized dimension).
+(op version, input/output/intermediate tensors, builtin options), every tensor (type, shape,
+bytes, constant/variable, quantization: scale count, zero point, quantized dimension, arena
+offset) and the memory plan qedge would run it with (arena, weights, variable state).
 
   --json   print one JSON document instead of text
 Exit status: 0 on success; 1 with a one-line error if the file is not a valid model.`;
@@ -44,9 +47,31 @@ export async function inspectCommand(args: string[], plan?: InspectPlanSource): 
   }
   const file = parsed.positionals[0];
   const graph = parseModel(new Uint8Array(readFileSync(file)));
-  const p = typeof plan === "function" ? await plan(graph) : plan;
+  const p = typeof plan === "function" ? await plan(graph) : plan ?? arenaPlanOf(graph);
   console.log(parsed.values.json ? JSON.stringify(inspectJson(graph, basename(file), p), null, 2) : inspectText(graph, basename(file), p));
   return 0;
+}
+
+/** The plan qedge's runtime would use: compile the graph (no wasm needed) and read its layout. */
+export function arenaPlanOf(graph: ModelGraph): InspectPlan {
+  try {
+    const c = compileGraph(graph);
+    const tensorOffsets = new Map<number, number>();
+    c.homes.forEach((h, t) => { if (h.kind === "arena") tensorOffsets.set(t, h.offset); });
+    return {
+      summary: {
+        arena_bytes: c.arenaBytes,
+        arena_buffers: c.arena.length,
+        weight_bytes: c.weightBytes,
+        persistent_bytes: c.persistentBytes,
+        activation_bytes_unplanned: c.arena.reduce((s, e) => s + e.size, 0),
+      },
+      tensorOffsets,
+    };
+  } catch (e) {
+    if (e instanceof QedgeError) return { summary: { unavailable: `${e.name}: ${e.message}` } };
+    throw e;
+  }
 }
 
 const ACTIVATION_NAMES = Object.fromEntries(Object.entries(Activation).map(([k, v]) => [v, k]));

@@ -1,6 +1,11 @@
 #!/usr/bin/env node
 // `qedge` command-line entry: one file per command under host/cli/, loaded on demand.
+import { setFlagsFromString } from "node:v8";
 import { QedgeError } from "../errors.js";
+
+// Node 20 runs relaxed SIMD only behind this V8 flag; set it before any wasm is compiled so
+// `--kernels relaxed` (and auto) can use the relaxed build. Newer Nodes ignore it.
+setFlagsFromString("--experimental-wasm-relaxed-simd");
 
 type Command = { summary: string; load: () => Promise<(args: string[]) => Promise<number>> };
 

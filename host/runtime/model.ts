@@ -6,7 +6,8 @@ import { instantiateKernels, type KernelBuild, type KernelChoice, type KernelIns
 import { componentKernelsReady, instantiateComponentKernels, placeWithEngine, type ComponentKernelInstance } from "../wasm/component.js";
 import { compileGraph, type ArenaEntry, type CompiledProgram } from "./compile.js";
 
-export type TensorView = Int8Array | Uint8Array | Int16Array | Int32Array | Float32Array | BigInt64Array;
+/** Typed view of a tensor's storage (by tensor type; INT64 and other types get a raw byte view). */
+export type TensorView = Int8Array | Uint8Array | Int16Array | Int32Array | Float32Array;
 
 export interface LoadOptions {
   /** Kernel build: "auto" (default) picks relaxed > simd > scalar among those this engine validates. */
@@ -64,7 +65,6 @@ function viewOf(buffer: ArrayBuffer, t: Tensor, addr: number): TensorView {
     case TensorType.INT16: return new Int16Array(buffer, addr, n / 2);
     case TensorType.INT32: return new Int32Array(buffer, addr, n / 4);
     case TensorType.FLOAT32: return new Float32Array(buffer, addr, n / 4);
-    case TensorType.INT64: return new BigInt64Array(buffer, addr, n / 8);
     default: return new Uint8Array(buffer, addr, n);
   }
 }

@@ -54,7 +54,8 @@ export function layerDumps(): LayerDump[] {
     return {
       caseName: c,
       modelPath: join(base, m.model),
-      inputPath: join(base, m.input),
+      // e.g. "inputs/ad01_..._196x640_int8.bin (row 0, bytes 0..639)": the file, first row.
+      inputPath: join(base, String(m.input).replace(/\s*\(.*\)\s*$/, "")),
       layers: m.layers.map((l: any) => ({ opIndex: l.op_index, op: l.op, outputTensor: l.output_tensor, file: join(ldir, c, l.file) })),
     };
   });

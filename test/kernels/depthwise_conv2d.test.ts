@@ -35,6 +35,9 @@ export const CASES: [string, CaseShape][] = [
   ["saturation", { kind: "dw", h: 5, w: 5, ic: 16, kh: 3, kw: 3, log2Real: 2 }],
   ["shift > 0 (multiplier > 1)", { kind: "dw", h: 5, w: 5, ic: 16, kh: 3, kw: 3, log2Real: -2.5, xRange: 2, wRange: 3, biasRange: 10 }],
   ["shift = 0 (multiplier in [0.5, 1))", { kind: "dw", h: 5, w: 5, ic: 16, kh: 3, kw: 3, log2Real: 0.6, jitter: 0.2, xRange: 5, wRange: 5, biasRange: 20 }],
+  ["right shift 21 on every channel (last exact case of the fast SIMD requantization)", { kind: "dw", h: 5, w: 5, ic: 16, kh: 3, kw: 3, log2Real: 21.5, jitter: 0.4, biasRange: 2 ** 30 }],
+  ["right shift 22 (general SIMD requantization)", { kind: "dw", h: 5, w: 5, ic: 16, kh: 3, kw: 3, log2Real: 22.5, jitter: 0.4, biasRange: 2 ** 31 - 1000 }],
+  ["right shifts from 2 to 24 across channels", { kind: "dw", h: 5, w: 5, ic: 24, kh: 3, kw: 3, log2Real: 13, jitter: 22, biasRange: 2 ** 24 }],
   ["shift < -31: multiplier flushed to zero", { kind: "dw", h: 5, w: 5, ic: 8, kh: 3, kw: 3, log2Real: 33, jitter: 0.5 }],
 ];
 

@@ -71,6 +71,17 @@ for (const build of BUILDS) {
         }
       });
 
+      it("large tensors (ADD's per-input tables, SIMD steps with odd tails): 12 random cases", () => {
+        const r = rng(kind === "ADD" ? 51 : 52);
+        for (let i = 0; i < 12; i++) {
+          const shape = [1, randInt(r, 8, 24), randInt(r, 8, 24), randInt(r, 5, 19)];
+          const other = i % 3 === 2 ? [1, 1, 1, shape[3]] : shape;
+          const c = randomCase(r, kind, shape, other);
+          expect(Array.from(run(build, kind, c)), `case ${i}: ${JSON.stringify({ ...c, a: 0, b: 0 })}`)
+            .toEqual(Array.from(expected(kind, c)));
+        }
+      });
+
       it("broadcasts a smaller input (NumPy rules, up to 4-D)", () => {
         const r = rng(kind === "ADD" ? 21 : 22);
         for (const [sa, sb] of BROADCASTS) {

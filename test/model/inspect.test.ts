@@ -48,7 +48,9 @@ describe("qedge inspect", () => {
     expect(j.tensors[0]).toMatchObject({ name: "conv/w", type: "INT8", shape: [4, 3, 3, 2], bytes: 72, constant: true, variable: false });
     expect(j.tensors[0].quantization).toMatchObject({ scaleCount: 4, quantizedDimension: 0 });
     expect(j.tensors[8].quantization).toMatchObject({ scaleCount: 1, zeroPoint: [0] });
-    expect(j.plan).toBeUndefined();
+    // The runtime's plan for this graph: all activations fit in fewer bytes than their sum.
+    expect(j.plan.arena_bytes).toBeGreaterThan(0);
+    expect(j.plan.arena_bytes).toBeLessThanOrEqual(j.plan.activation_bytes_unplanned + 16 * j.plan.arena_buffers);
   });
 
   it("text output names ops, enum options and quantization", async () => {

@@ -99,7 +99,8 @@ function channelScale(s: ConvSpec, c: number): number {
 
 function finish(s: ConvSpec, acc: number, c: number, lo: number, hi: number): number {
   const [m, sh] = refQuantizeMultiplier((s.inScale * channelScale(s, c)) / s.outScale);
-  const v = refMultiplyByQuantizedMultiplier(acc, m, sh) + s.outZp;
+  // int32 arithmetic as in TFLM's C code: adding the zero point wraps around.
+  const v = wrap32(refMultiplyByQuantizedMultiplier(acc, m, sh) + s.outZp);
   return Math.min(hi, Math.max(lo, v));
 }
 

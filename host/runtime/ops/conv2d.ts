@@ -6,17 +6,20 @@ import {
   activationQuant, biasValues, checkRank4, convGeometry, requantTable, roundUp, weightScales,
 } from "./conv_common.js";
 
+/** Output pixels per SIMD register tile (CONV_ROWS in assembly/kernels/conv2d.ts). */
+const CONV_ROWS = 4;
+
 /**
  * Packs OHWI int8 weights [OC][K] (K = KH*KW*IC) into the kernel's layout: groups of 8 output
- * channels, each a run of 32-byte blocks [channel 0..7][4 consecutive k], zero-padded to
- * OCp = roundup(OC, 8) channels and K4 = roundup(K, 4).
+ * channels, each a run of 16-byte blocks [channel 0..7][2 consecutive k], zero-padded to
+ * OCp = roundup(OC, 8) channels and K2 = roundup(K, 2).
  */
 export function packConvWeights(w: Int8Array, oc: number, k: number): Int8Array {
-  const ocp = roundUp(oc, 8), k4 = roundUp(k, 4), kq = k4 / 4;
-  const out = new Int8Array(ocp * k4);
+  const ocp = roundUp(oc, 8), k2 = roundUp(k, 2), kp = k2 / 2;
+  const out = new Int8Array(ocp * k2);
   for (let c = 0; c < oc; c++) {
-    const base = (c >> 3) * kq * 32 + (c & 7) * 4;
-    for (let i = 0; i < k; i++) out[base + (i >> 2) * 32 + (i & 3)] = w[c * k + i];
+    const base = (c >> 3) * kp * 16 + (c & 7) * 2;
+    for (let i = 0; i < k; i++) out[base + (i >> 1) * 16 + (i & 1)] = w[c * k + i];
   }
   return out;
 }
@@ -40,13 +43,13 @@ export const prepareConv2d: OpPrepare = (ctx) => {
   const K = KH * KW * IC;
   ctx.check(filter.data!.byteLength >= OC * K, `filter data holds ${filter.data!.byteLength} bytes, expected ${OC * K}`);
 
-  const OCp = roundUp(OC, 8), K4 = roundUp(K, 4);
+  const OCp = roundUp(OC, 8), K2 = roundUp(K, 2);
   const w = new Int8Array(filter.data!.buffer, filter.data!.byteOffset, OC * K);
   const packed = ctx.constBlob(new Uint8Array(packConvWeights(w, OC, K).buffer));
   const biasBlob = ctx.constBlob(new Uint8Array(biasValues(ctx, bias, OC, OCp).buffer));
   const rqBlob = ctx.constBlob(requantTable(inQ.scale, wScales, outQ.scale));
-  // Two i16 im2col rows of K4 values (the scalar path uses one).
-  const scratch = ctx.scratch(4 * K4, 16);
+  // CONV_ROWS i16 im2col rows of K2 values plus 16 bytes of slack each (the scalar path uses one).
+  const scratch = ctx.scratch(CONV_ROWS * roundUp(2 * K2 + 16, 16), 16);
 
   return {
     encode: (addr) => [{

@@ -61,27 +61,49 @@ export function biasValues(ctx: PrepareContext, bias: Tensor | null, channels: n
   return out;
 }
 
+/** The fast SIMD requantization's common shift: exact for right shifts 1..21. */
+const FAST_SHIFT = 21;
+
 /**
  * The requantization table of assembly/kernels/requantize.ts for `channels` outputs, padded to
- * n = roundup(channels, 8): f64 2^-e, i32 multiplier, i32 shift, i32 2^left.
+ * n = roundup(channels, 8): a 16-byte header (E, fast, left) and the columns f64 2^-e,
+ * multiplier, shift, 2^left, +-2^(e+9), 2^(E-e).
  */
 export function requantTable(inScale: number, wScales: number[], outScale: number): Uint8Array {
   const channels = wScales.length;
   const n = roundUp(channels, 8);
-  const bytes = new Uint8Array(20 * n);
-  const rscale = new Float64Array(bytes.buffer, 0, n);
-  const mult = new Int32Array(bytes.buffer, 8 * n, n);
-  const shift = new Int32Array(bytes.buffer, 12 * n, n);
-  const lmul = new Int32Array(bytes.buffer, 16 * n, n);
+  const bytes = new Uint8Array(16 + 32 * n);
+  const head = new Int32Array(bytes.buffer, 0, 4);
+  const col = (k: number) => new Int32Array(bytes.buffer, 16 + 4 * k * n, n);
+  const rscale = new Float64Array(bytes.buffer, 16, n);
+  const mult = col(2), shift = col(3), lmul = col(4), bound = col(5), negBound = col(6), align = col(7);
+  const rights: number[] = [];
   for (let c = 0; c < channels; c++) {
     // TFLite: double(input_scale) * double(filter_scale[c]) / double(output_scale).
     const real = (inScale * wScales[c]) / outScale;
     const { multiplier, shift: s } = quantizeMultiplier(real);
+    const e = s > 0 ? 0 : -s;
     mult[c] = multiplier;
     shift[c] = s;
     lmul[c] = s > 0 ? 2 ** s : 1;
-    rscale[c] = 2 ** -(s > 0 ? 0 : -s);
+    rscale[c] = 2 ** -e;
+    rights.push(e);
   }
+  // e = 0 would let "+ output zero point" wrap around in int32 (as it does in TFLM's C); the
+  // fast path's clamping would not reproduce that, so those ops take the general path.
+  const fast = rights.every((e, c) => (e >= 1 && e <= FAST_SHIFT) || mult[c] === 0);
+  const E = fast ? FAST_SHIFT : Math.max(1, ...rights);
+  for (let c = 0; c < n; c++) {
+    const e = c < channels ? rights[c] : 0;
+    if (fast) {
+      bound[c] = 2 ** (e + 9);
+      negBound[c] = -(2 ** (e + 9));
+      align[c] = 2 ** (E - e);
+    }
+  }
+  head[0] = E;
+  head[1] = fast ? 1 : 0;
+  head[2] = shift.some((s) => s > 0) ? 1 : 0;
   return bytes;
 }
 

@@ -6,6 +6,37 @@ import {
   activationQuant, biasValues, checkRank4, convGeometry, requantTable, roundUp, weightScales,
 } from "./conv_common.js";
 
+/**
+ * The SIMD kernel's pair-packed weights: for each full block of 8 channels, for each pair of taps
+ * (t, t+1), 16 bytes [w(t, c0), w(t+1, c0), ..., w(t, c7), w(t+1, c7)]; a missing last partner is 0.
+ */
+export function packDepthwisePairs(w: Int8Array, taps: number, oc: number): Int8Array {
+  const blocks = Math.floor(oc / 8), nPairs = Math.ceil(taps / 2);
+  const out = new Int8Array(Math.max(1, blocks * nPairs * 16));
+  for (let b = 0; b < blocks; b++) {
+    for (let q = 0; q < nPairs; q++) {
+      for (let j = 0; j < 8; j++) {
+        const c = b * 8 + j;
+        const at = ((b * nPairs + q) * 8 + j) * 2;
+        out[at] = w[2 * q * oc + c];
+        out[at + 1] = 2 * q + 1 < taps ? w[(2 * q + 1) * oc + c] : 0;
+      }
+    }
+  }
+  return out;
+}
+
+/** bias[c] - inZp * sum over taps of w[t][c], in int32 (wrapping, like the kernel's sums). */
+export function foldZeroPoint(bias: Int32Array, w: Int8Array, taps: number, oc: number, inZp: number): Int32Array {
+  const out = new Int32Array(bias.length);
+  for (let c = 0; c < oc; c++) {
+    let sum = 0;
+    for (let t = 0; t < taps; t++) sum += w[t * oc + c];
+    out[c] = (bias[c] - Math.imul(inZp, sum)) | 0;
+  }
+  return out;
+}
+
 export const prepareDepthwiseConv2d: OpPrepare = (ctx) => {
   const input = ctx.input(0);
   const filter = ctx.input(1);
@@ -31,8 +62,12 @@ export const prepareDepthwiseConv2d: OpPrepare = (ctx) => {
   ctx.check(filter.data!.byteLength >= KH * KW * OC,
     `filter data holds ${filter.data!.byteLength} bytes, expected ${KH * KW * OC}`);
 
+  const w = new Int8Array(filter.data!.buffer, filter.data!.byteOffset, KH * KW * OC);
   const weights = ctx.constTensor(filter);
-  const biasBlob = ctx.constBlob(new Uint8Array(biasValues(ctx, bias, OC, roundUp(OC, 8)).buffer));
+  const pairs = ctx.constBlob(new Uint8Array(packDepthwisePairs(w, KH * KW, OC).buffer));
+  const biasInt = biasValues(ctx, bias, OC, roundUp(OC, 8));
+  const biasBlob = ctx.constBlob(new Uint8Array(biasInt.buffer));
+  const folded = ctx.constBlob(new Uint8Array(foldZeroPoint(biasInt, w, KH * KW, OC, inQ.zeroPoint).buffer));
   const rqBlob = ctx.constBlob(requantTable(inQ.scale, wScales, outQ.scale));
 
   return {
@@ -43,6 +78,7 @@ export const prepareDepthwiseConv2d: OpPrepare = (ctx) => {
         N, H, W, IC, g.outH, g.outW, OC, mult, KH, KW,
         g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft,
         inQ.zeroPoint, outQ.zeroPoint, g.act.min, g.act.max,
+        addr.blob(pairs), addr.blob(folded),
       ],
     }],
   };

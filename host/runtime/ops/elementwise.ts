@@ -121,6 +121,7 @@ export const prepareMul: OpPrepare = (ctx) => {
   const bc = planBroadcast(ctx, in1, in2, out);
   const r = range(ctx, qo);
   const m = quantizeMultiplier(q1.scale * q2.scale / qo.scale);
+  ctx.check(m.shift <= 31, `effective scale ${q1.scale * q2.scale / qo.scale} is too large (shift ${m.shift} > 31)`);
   const a1 = operand(ctx, in1);
   const a2 = operand(ctx, in2);
   return {

@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import asc from "assemblyscript/asc";
 import { rng } from "../helpers/kernel-harness.js";
 import * as ref from "../reference/gemmlowp.js";
+import { refLogisticInt16, refTanhInt16 } from "../reference/lstm.js";
 
 interface Probe {
   expNeg(a: number, bits: number): number;
@@ -15,17 +16,20 @@ interface Probe {
   reciprocalBits(): number;
   rescaleBits(x: number, from: number, to: number): number;
   halfSum(a: number, b: number): number;
+  sigmoid16(x: number): number;
+  tanh16(x: number, multiplier: number, shift: number): number;
 }
 
 let probe: Probe;
 beforeAll(async () => {
   const files: Record<string, Uint8Array> = {};
   const res = await asc.main(
-    ["test/kernels/wasm/gemmlowp-probe.ts", "--outFile", "probe.wasm", "--runtime", "stub", "-O3", "--noAssert", "--use", "abort="],
+    // Its own asconfig, so the project's build targets and entries do not leak in.
+    ["test/kernels/wasm/fixed-point-probe.ts", "--config", "test/kernels/wasm/asconfig.json", "--outFile", "probe.wasm"],
     { writeFile: (name: string, contents: Uint8Array | string) => { files[name] = contents as Uint8Array; } },
   );
   if (res.error) throw new Error(`asc failed: ${res.error.message}\n${res.stderr.toString()}`);
-  probe = new WebAssembly.Instance(new WebAssembly.Module(files["probe.wasm"]), {}).exports as unknown as Probe;
+  probe = new WebAssembly.Instance(new WebAssembly.Module(files["probe.wasm"] as Uint8Array<ArrayBuffer>), {}).exports as unknown as Probe;
 });
 
 const EDGES = [0, 1, -1, 2, -2, 2 ** 30, -(2 ** 30), 2 ** 29 - 1, -(2 ** 29) + 1, 2 ** 29, -(2 ** 29),
@@ -100,5 +104,26 @@ describe("gemmlowp fixed point (AssemblyScript) vs TypeScript reference", () => 
     }
     const ys = samples(52, 3000);
     xs.forEach((x, i) => expect(probe.halfSum(x, ys[i])).toBe(ref.roundingHalfSum(x, ys[i])));
+  });
+
+  it("int16 LUT sigmoid (Q3.12 in) and tanh (several input rescales) for every int16 input", () => {
+    // Kernel (multiplier, shift) and TFLM's (input_multiplier, input_left_shift) for the cell
+    // scales 2^-12, 2^-11, 2^-10 (power-of-two form: multiplier 0) and 2^-15, 2^-13 (rounding).
+    const rescales: Array<[number, number, number, number]> = [[3, 0, 0, 0], [6, 0, 0, 1], [12, 0, 0, 2], [3, 3, 3, 3], [3, 1, 3, 1]];
+    for (let x = -32768; x <= 32767; x++) {
+      if (probe.sigmoid16(x) !== refLogisticInt16(x, 0, 0)) expect(probe.sigmoid16(x), `sigmoid x=${x}`).toBe(refLogisticInt16(x, 0, 0));
+      for (const [m, s, tm, ts] of rescales) {
+        const want = refTanhInt16(x, tm, ts);
+        const got = probe.tanh16(x, m, s);
+        if (got !== want) expect(got, `tanh x=${x} m=${m} s=${s}`).toBe(want);
+      }
+    }
+  });
+
+  it("int16 sigmoid / tanh agree with float math to 2 LSB", () => {
+    for (let x = -32768; x <= 32767; x += 7) {
+      expect(Math.abs(probe.sigmoid16(x) - 32768 / (1 + Math.exp(-x / 4096)))).toBeLessThan(2);
+      expect(Math.abs(probe.tanh16(x, 3, 0) - 32768 * Math.tanh(x / 4096))).toBeLessThan(2.5);
+    }
   });
 });
