@@ -49,6 +49,8 @@ let gK: i32 = 0;
 let gK2: i32 = 0;
 /** 1x1 kernel, stride 1, no padding: pixel m's receptive field is input pixel m. */
 let gPointwise: bool = false;
+/** End of the input tensor: SIMD loads of 8 bytes never cross it. */
+let gInEnd: usize = 0;
 
 function loadGeometry(p: usize): void {
   gIn = <usize>param(p, 0);
@@ -67,59 +69,76 @@ function loadGeometry(p: usize): void {
   gK = gKH * gKW * gIC;
   gK2 = (gK + 1) & ~1;
   gPointwise = gKH == 1 && gKW == 1 && gSH == 1 && gSW == 1 && gPadT == 0 && gPadL == 0;
+  gInEnd = gIn + <usize>(param(p, 6) * gH * gW * gIC);
 }
 
 /**
  * Gather output pixel (b, oy, ox)'s receptive field into `row` as K2 i16 values (x - inZp, 0 for
- * padding and the tail). The row needs 16 bytes of slack after K2 values: SIMD zeroing may
- * write a partial chunk past a segment (later segments and the tail overwrite it).
+ * padding and the tail). The row needs 16 bytes of slack after K2 values: the SIMD code writes
+ * whole 8-value chunks, and a chunk's excess past a segment is overwritten by the next segment
+ * (or lands in the tail / slack).
  */
 function gatherRow(row: usize, b: i32, oy: i32, ox: i32): void {
+  const IC = gIC, H = gH, W = gW, KH = gKH, KW = gKW, zp = gInZp;
   if (gPointwise) {
-    widen(row, gIn + <usize>(((b * gH + oy) * gW + ox) * gIC), gIC, gInZp);
-    if (gK & 1) store<i16>(row + (<usize>gK << 1), 0);
-    return;
-  }
-  const IC = gIC;
-  const iy0 = oy * gSH - gPadT;
-  const ix0 = ox * gSW - gPadL;
-  const segBytes = <usize>IC << 1;
-  // With dilation 1 along x and all taps of a kernel row inside, the row is contiguous.
-  const xInside = ix0 >= 0 && ix0 + (gKW - 1) * gDW < gW;
-  const contiguous = xInside && gDW == 1;
-  let dst = row;
-  for (let ky = 0; ky < gKH; ky++) {
-    const iy = iy0 + ky * gDH;
-    if (iy < 0 || iy >= gH) {
-      zeroI16(dst, gKW * IC);
-      dst += segBytes * <usize>gKW;
-      continue;
+    widen(row, gIn + <usize>(((b * H + oy) * W + ox) * IC), IC, zp);
+  } else {
+    const iy0 = oy * gSH - gPadT;
+    const ix0 = ox * gSW - gPadL;
+    const segBytes = <usize>IC << 1;
+    // With dilation 1 along x and all taps of a kernel row inside, the row is contiguous.
+    const xInside = ix0 >= 0 && ix0 + (KW - 1) * gDW < W;
+    const contiguous = xInside && gDW == 1;
+    let dst = row;
+    if (contiguous && iy0 >= 0 && iy0 + (KH - 1) * gDH < H) {
+      // Interior pixel: KH contiguous runs of KW * IC values.
+      const seg = KW * IC;
+      const step = <usize>(gDH * W * IC);
+      let src = gIn + <usize>(((b * H + iy0) * W + ix0) * IC);
+      for (let ky = 0; ky < KH; ky++) {
+        widen(dst, src, seg, zp);
+        dst += <usize>seg << 1;
+        src += step;
+      }
+      if (gK & 1) store<i16>(row + (<usize>gK << 1), 0);
+      return;
     }
-    const rowBase = gIn + <usize>((b * gH + iy) * gW * IC);
-    if (contiguous) {
-      widen(dst, rowBase + <usize>(ix0 * IC), gKW * IC, gInZp);
-      dst += segBytes * <usize>gKW;
-      continue;
-    }
-    for (let kx = 0; kx < gKW; kx++) {
-      const ix = ix0 + kx * gDW;
-      if (ix >= 0 && ix < gW) widen(dst, rowBase + <usize>(ix * IC), IC, gInZp);
-      else zeroI16(dst, IC);
-      dst += segBytes;
+    for (let ky = 0; ky < gKH; ky++) {
+      const iy = iy0 + ky * gDH;
+      if (iy < 0 || iy >= gH) {
+        zeroI16(dst, gKW * IC);
+        dst += segBytes * <usize>gKW;
+        continue;
+      }
+      const rowBase = gIn + <usize>((b * gH + iy) * gW * IC);
+      if (contiguous) {
+        widen(dst, rowBase + <usize>(ix0 * IC), gKW * IC, gInZp);
+        dst += segBytes * <usize>gKW;
+        continue;
+      }
+      for (let kx = 0; kx < gKW; kx++) {
+        const ix = ix0 + kx * gDW;
+        if (ix >= 0 && ix < gW) widen(dst, rowBase + <usize>(ix * IC), IC, gInZp);
+        else zeroI16(dst, IC);
+        dst += segBytes;
+      }
     }
   }
   if (gK & 1) store<i16>(row + (<usize>gK << 1), 0);
 }
 
-/** n i16 values (x - zp) from n int8 at src. */
+/** n i16 values (x - zp) from n int8 at src (SIMD: may write up to 7 more values). */
 // @ts-ignore: decorator
 @inline
 function widen(dst: usize, src: usize, n: i32, zp: i32): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     const zv = i16x8.splat(<i16>zp);
-    for (; i + 8 <= n; i += 8) {
-      v128.store(dst + (<usize>i << 1), i16x8.sub(v128.load8x8_s(src + <usize>i), zv));
+    const safe = gInEnd - 8; // chunks starting at or below this stay inside the input
+    for (; i < n; i += 8) {
+      const s = src + <usize>i;
+      if (s > safe) break;
+      v128.store(dst + (<usize>i << 1), i16x8.sub(v128.load8x8_s(s), zv));
     }
   }
   for (; i < n; i++) {
@@ -131,7 +150,6 @@ function widen(dst: usize, src: usize, n: i32, zp: i32): void {
 @inline
 function zeroI16(dst: usize, n: i32): void {
   if (ASC_FEATURE_SIMD) {
-    // Whole chunks (the row has slack for the overrun).
     for (let i = 0; i < n; i += 8) v128.store(dst + (<usize>i << 1), i32x4.splat(0));
   } else {
     for (let i = 0; i < n; i++) store<i16>(dst + (<usize>i << 1), 0);
@@ -139,7 +157,7 @@ function zeroI16(dst: usize, n: i32): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Scalar path: one gathered row, then a plain dot product per output channel.
+// Scalar path: one gathered row per output pixel, then dot products with 8 channels at a time.
 function conv2dScalar(p: usize): void {
   loadGeometry(p);
   const weights = <usize>param(p, 1);
@@ -161,16 +179,36 @@ function conv2dScalar(p: usize): void {
     for (let oy = 0; oy < OH; oy++) {
       for (let ox = 0; ox < OW; ox++) {
         gatherRow(row, b, oy, ox);
-        for (let oc = 0; oc < OC; oc++) {
-          let acc = load<i32>(bias + (<usize>oc << 2));
-          let w = weights + <usize>((oc >> 3) * KP * 16 + ((oc & 7) << 1));
+        // Eight output channels at a time: each weight block (16 bytes) is read once.
+        let wp = weights;
+        for (let g = 0; g < OC; g += 8) {
+          const bg = bias + (<usize>g << 2);
+          let a0 = load<i32>(bg), a1 = load<i32>(bg, 4), a2 = load<i32>(bg, 8), a3 = load<i32>(bg, 12);
+          let a4 = load<i32>(bg, 16), a5 = load<i32>(bg, 20), a6 = load<i32>(bg, 24), a7 = load<i32>(bg, 28);
           let x = row;
           for (let q = 0; q < KP; q++) {
-            acc += <i32>load<i16>(x) * <i32>load<i8>(w) + <i32>load<i16>(x, 2) * <i32>load<i8>(w, 1);
+            const x0 = <i32>load<i16>(x), x1 = <i32>load<i16>(x, 2);
+            a0 += x0 * <i32>load<i8>(wp) + x1 * <i32>load<i8>(wp, 1);
+            a1 += x0 * <i32>load<i8>(wp, 2) + x1 * <i32>load<i8>(wp, 3);
+            a2 += x0 * <i32>load<i8>(wp, 4) + x1 * <i32>load<i8>(wp, 5);
+            a3 += x0 * <i32>load<i8>(wp, 6) + x1 * <i32>load<i8>(wp, 7);
+            a4 += x0 * <i32>load<i8>(wp, 8) + x1 * <i32>load<i8>(wp, 9);
+            a5 += x0 * <i32>load<i8>(wp, 10) + x1 * <i32>load<i8>(wp, 11);
+            a6 += x0 * <i32>load<i8>(wp, 12) + x1 * <i32>load<i8>(wp, 13);
+            a7 += x0 * <i32>load<i8>(wp, 14) + x1 * <i32>load<i8>(wp, 15);
             x += 4;
-            w += 16;
+            wp += 16;
           }
-          store<i8>(out + <usize>oc, <i8>requantizeOne(acc, rq, OCp, oc, outZp, actMin, actMax));
+          const n = OC - g;
+          const o = out + <usize>g;
+          store<i8>(o, <i8>requantizeOne(a0, rq, OCp, g, outZp, actMin, actMax));
+          if (n > 1) store<i8>(o, <i8>requantizeOne(a1, rq, OCp, g + 1, outZp, actMin, actMax), 1);
+          if (n > 2) store<i8>(o, <i8>requantizeOne(a2, rq, OCp, g + 2, outZp, actMin, actMax), 2);
+          if (n > 3) store<i8>(o, <i8>requantizeOne(a3, rq, OCp, g + 3, outZp, actMin, actMax), 3);
+          if (n > 4) store<i8>(o, <i8>requantizeOne(a4, rq, OCp, g + 4, outZp, actMin, actMax), 4);
+          if (n > 5) store<i8>(o, <i8>requantizeOne(a5, rq, OCp, g + 5, outZp, actMin, actMax), 5);
+          if (n > 6) store<i8>(o, <i8>requantizeOne(a6, rq, OCp, g + 6, outZp, actMin, actMax), 6);
+          if (n > 7) store<i8>(o, <i8>requantizeOne(a7, rq, OCp, g + 7, outZp, actMin, actMax), 7);
         }
         out += <usize>OC;
       }
@@ -200,7 +238,8 @@ function conv2dSimd(p: usize): void {
   const actMin = i16x8.splat(<i16>param(p, 23));
   const actMax = i16x8.splat(<i16>param(p, 24));
   const fast = rqFast(rq), left = rqLeft(rq), roundZp = rqRoundZp(rq, outZpS);
-  const rowBytes = ((<usize>gK2 << 1) + 31) & ~15;
+  const packedRows = gPointwise && (gK & 1) == 0;
+  const rowBytes = packedRows ? <usize>gK2 << 1 : ((<usize>gK2 << 1) + 31) & ~15;
   const row0 = scratch, row1 = row0 + rowBytes, row2 = row1 + rowBytes, row3 = row2 + rowBytes;
   const M = N * OH * OW;
   // The next pixel to gather.
@@ -208,9 +247,14 @@ function conv2dSimd(p: usize): void {
   for (let m = 0; m < M; m += CONV_ROWS) {
     const rows = M - m < CONV_ROWS ? M - m : CONV_ROWS;
     // Rows past the last pixel keep stale values: their results are computed, not stored.
-    for (let i = 0; i < rows; i++) {
-      gatherRow(row0 + <usize>i * rowBytes, b, oy, ox);
-      if (++ox == OW) { ox = 0; if (++oy == OH) { oy = 0; b++; } }
+    if (packedRows) {
+      // Pointwise with even K: the tile's rows are one contiguous run of input pixels.
+      widen(row0, gIn + <usize>m * <usize>gK, rows * gK, gInZp);
+    } else {
+      for (let i = 0; i < rows; i++) {
+        gatherRow(row0 + <usize>i * rowBytes, b, oy, ox);
+        if (++ox == OW) { ox = 0; if (++oy == OH) { oy = 0; b++; } }
+      }
     }
     const out0 = output + <usize>m * <usize>OC;
     let wp = weights;

@@ -33,7 +33,45 @@ export function depthwiseConv2d(p: usize): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Scalar path: TFLite Micro's loop order.
+// Interior pixels: every tap inside the input, so no bounds checks and the zero point folded
+// into the bias. Both paths use this.
+
+/** Input offsets of the taps (bytes, relative to the first tap), for interior pixels. */
+const MAX_TAPS = 256;
+const TAP_OFFSETS = memory.data(4 * (MAX_TAPS + 2), 16);
+/** Interior output ranges [gOyA, gOyB) x [gOxA, gOxB) of the current call (empty if none). */
+let gOyA = 0, gOyB = 0, gOxA = 0, gOxB = 0;
+
+function setupInterior(
+  H: i32, W: i32, IC: i32, OH: i32, OW: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32,
+  padT: i32, padL: i32,
+): void {
+  const T = KH * KW;
+  let oyA = (padT + SH - 1) / SH;
+  let oyB = (H - 1 + padT - (KH - 1) * DH) >= 0 ? (H - 1 + padT - (KH - 1) * DH) / SH + 1 : 0;
+  let oxA = (padL + SW - 1) / SW;
+  let oxB = (W - 1 + padL - (KW - 1) * DW) >= 0 ? (W - 1 + padL - (KW - 1) * DW) / SW + 1 : 0;
+  if (oyB > OH) oyB = OH;
+  if (oxB > OW) oxB = OW;
+  if (T > MAX_TAPS || oyA >= oyB || oxA >= oxB) { oyA = 0; oyB = 0; oxA = 0; oxB = 0; }
+  gOyA = oyA; gOyB = oyB; gOxA = oxA; gOxB = oxB;
+  if (T > MAX_TAPS) return;
+  for (let t = 0; t < T; t++) {
+    const ky = t / KW, kx = t - (t / KW) * KW;
+    store<i32>(TAP_OFFSETS + (<usize>t << 2), (ky * DH * W + kx * DW) * IC);
+  }
+  // An odd tap count pairs the last tap with itself (its partner weights are 0).
+  store<i32>(TAP_OFFSETS + (<usize>T << 2), T > 0 ? load<i32>(TAP_OFFSETS + (<usize>(T - 1) << 2)) : 0);
+}
+
+// @ts-ignore: decorator
+@inline
+function tapOffset(t: i32): usize {
+  return <usize>load<i32>(TAP_OFFSETS + (<usize>t << 2));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scalar path: TFLite Micro's loop order at the borders; interior pixels walk the tap offsets.
 function depthwiseScalar(p: usize): void {
   const input = <usize>param(p, 0);
   const weights = <usize>param(p, 1);
@@ -46,13 +84,51 @@ function depthwiseScalar(p: usize): void {
   const SH = param(p, 15), SW = param(p, 16), DH = param(p, 17), DW = param(p, 18);
   const padT = param(p, 19), padL = param(p, 20);
   const inZp = param(p, 21), outZp = param(p, 22), actMin = param(p, 23), actMax = param(p, 24);
+  const biasFolded = <usize>param(p, 26);
   const OCp = (OC + 7) & ~7;
+  const T = KH * KW;
+  setupInterior(H, W, IC, OH, OW, KH, KW, SH, SW, DH, DW, padT, padL);
+  const oyA = gOyA, oyB = gOyB, oxA = gOxA, oxB = gOxB;
+  const wStride = <usize>OC;
+  const o0 = tapOffset(0), o1 = tapOffset(1), o2 = tapOffset(2), o3 = tapOffset(3), o4 = tapOffset(4);
+  const o5 = tapOffset(5), o6 = tapOffset(6), o7 = tapOffset(7), o8 = tapOffset(8);
   let out = output;
   for (let b = 0; b < N; b++) {
     for (let oy = 0; oy < OH; oy++) {
       const iy0 = oy * SH - padT;
+      const rowInterior = oy >= oyA && oy < oyB;
       for (let ox = 0; ox < OW; ox++) {
         const ix0 = ox * SW - padL;
+        if (rowInterior && ox >= oxA && ox < oxB) {
+          const xp = input + <usize>(((b * H + iy0) * W + ix0) * IC);
+          for (let oc = 0; oc < OC; oc++) {
+            const xc = xp + <usize>(mult == 1 ? oc : oc / mult);
+            let acc = load<i32>(biasFolded + (<usize>oc << 2));
+            let w = weights + <usize>oc;
+            if (T == 9) {
+              // 3x3: the tap offsets live in locals.
+              acc += <i32>load<i8>(xc + o0) * <i32>load<i8>(w)
+                + <i32>load<i8>(xc + o1) * <i32>load<i8>(w + wStride)
+                + <i32>load<i8>(xc + o2) * <i32>load<i8>(w + 2 * wStride)
+                + <i32>load<i8>(xc + o3) * <i32>load<i8>(w + 3 * wStride)
+                + <i32>load<i8>(xc + o4) * <i32>load<i8>(w + 4 * wStride)
+                + <i32>load<i8>(xc + o5) * <i32>load<i8>(w + 5 * wStride)
+                + <i32>load<i8>(xc + o6) * <i32>load<i8>(w + 6 * wStride)
+                + <i32>load<i8>(xc + o7) * <i32>load<i8>(w + 7 * wStride)
+                + <i32>load<i8>(xc + o8) * <i32>load<i8>(w + 8 * wStride);
+            } else {
+              let off = TAP_OFFSETS;
+              for (let t = 0; t < T; t++) {
+                acc += <i32>load<i8>(xc + <usize>load<i32>(off)) * <i32>load<i8>(w);
+                off += 4;
+                w += wStride;
+              }
+            }
+            store<i8>(out + <usize>oc, <i8>requantizeOne(acc, rq, OCp, oc, outZp, actMin, actMax));
+          }
+          out += <usize>OC;
+          continue;
+        }
         for (let ic = 0; ic < IC; ic++) {
           for (let m = 0; m < mult; m++) {
             const oc = ic * mult + m;
@@ -85,9 +161,6 @@ function depthwiseScalar(p: usize): void {
 // weights. Border pixels subtract the zero point and accumulate the valid taps one at a time.
 // Channels past the last multiple of 8 use the scalar formula.
 
-/** Input offsets of the taps (bytes, relative to the first tap), for interior pixels. */
-const MAX_TAPS = 256;
-const TAP_OFFSETS = memory.data(4 * (MAX_TAPS + 2), 16);
 
 function depthwiseSimd(p: usize): void {
   const input = <usize>param(p, 0);
@@ -114,20 +187,8 @@ function depthwiseSimd(p: usize): void {
   const actMin = i16x8.splat(<i16>actMinS), actMax = i16x8.splat(<i16>actMaxS);
   const fast = rqFast(rq), left = rqLeft(rq), roundZp = rqRoundZp(rq, outZpS);
 
-  // Interior output ranges [oyA, oyB) x [oxA, oxB): every tap inside the input.
-  let oyA = (padT + SH - 1) / SH;
-  let oyB = (H - 1 + padT - (KH - 1) * DH) >= 0 ? (H - 1 + padT - (KH - 1) * DH) / SH + 1 : 0;
-  let oxA = (padL + SW - 1) / SW;
-  let oxB = (W - 1 + padL - (KW - 1) * DW) >= 0 ? (W - 1 + padL - (KW - 1) * DW) / SW + 1 : 0;
-  if (oyB > OH) oyB = OH;
-  if (oxB > OW) oxB = OW;
-  if (T > MAX_TAPS || oyA >= oyB || oxA >= oxB) { oyA = 0; oyB = 0; oxA = 0; oxB = 0; }
-  for (let t = 0; t < T; t++) {
-    const ky = t / KW, kx = t - (t / KW) * KW;
-    store<i32>(TAP_OFFSETS + (<usize>t << 2), (ky * DH * W + kx * DW) * IC);
-  }
-  // An odd tap count pairs the last tap with itself (its partner weights are 0).
-  store<i32>(TAP_OFFSETS + (<usize>T << 2), T > 0 ? load<i32>(TAP_OFFSETS + (<usize>(T - 1) << 2)) : 0);
+  setupInterior(H, W, IC, OH, OW, KH, KW, SH, SW, DH, DW, padT, padL);
+  const oyA = gOyA, oyB = gOyB, oxA = gOxA, oxB = gOxB;
 
   let out = output;
   for (let b = 0; b < N; b++) {

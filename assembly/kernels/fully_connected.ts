@@ -31,8 +31,52 @@ export function fullyConnected(p: usize): void {
   else fullyConnectedScalar(p);
 }
 
+// Row sums of one group, left in SPILL[0..3]. Full chunks are written out (FC_CHUNK = 16 steps,
+// no inner counter), so the engine keeps the four sums and two pointers in registers.
+// @ts-ignore: decorator
+@noinline
+function scalarGroupSums(x: usize, w: usize, inDepth: i32): void {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  const xEnd = x + <usize>inDepth;
+  let xc = x;
+  while (xc + FC_CHUNK <= xEnd) {
+    // One chunk, written out: x[k] times the four rows' bytes at k, 16 + k, 32 + k, 48 + k.
+    let xk: i32;
+    xk = <i32>load<i8>(xc, 0); s0 += xk * <i32>load<i8>(w, 0); s1 += xk * <i32>load<i8>(w, 16); s2 += xk * <i32>load<i8>(w, 32); s3 += xk * <i32>load<i8>(w, 48);
+    xk = <i32>load<i8>(xc, 1); s0 += xk * <i32>load<i8>(w, 1); s1 += xk * <i32>load<i8>(w, 17); s2 += xk * <i32>load<i8>(w, 33); s3 += xk * <i32>load<i8>(w, 49);
+    xk = <i32>load<i8>(xc, 2); s0 += xk * <i32>load<i8>(w, 2); s1 += xk * <i32>load<i8>(w, 18); s2 += xk * <i32>load<i8>(w, 34); s3 += xk * <i32>load<i8>(w, 50);
+    xk = <i32>load<i8>(xc, 3); s0 += xk * <i32>load<i8>(w, 3); s1 += xk * <i32>load<i8>(w, 19); s2 += xk * <i32>load<i8>(w, 35); s3 += xk * <i32>load<i8>(w, 51);
+    xk = <i32>load<i8>(xc, 4); s0 += xk * <i32>load<i8>(w, 4); s1 += xk * <i32>load<i8>(w, 20); s2 += xk * <i32>load<i8>(w, 36); s3 += xk * <i32>load<i8>(w, 52);
+    xk = <i32>load<i8>(xc, 5); s0 += xk * <i32>load<i8>(w, 5); s1 += xk * <i32>load<i8>(w, 21); s2 += xk * <i32>load<i8>(w, 37); s3 += xk * <i32>load<i8>(w, 53);
+    xk = <i32>load<i8>(xc, 6); s0 += xk * <i32>load<i8>(w, 6); s1 += xk * <i32>load<i8>(w, 22); s2 += xk * <i32>load<i8>(w, 38); s3 += xk * <i32>load<i8>(w, 54);
+    xk = <i32>load<i8>(xc, 7); s0 += xk * <i32>load<i8>(w, 7); s1 += xk * <i32>load<i8>(w, 23); s2 += xk * <i32>load<i8>(w, 39); s3 += xk * <i32>load<i8>(w, 55);
+    xk = <i32>load<i8>(xc, 8); s0 += xk * <i32>load<i8>(w, 8); s1 += xk * <i32>load<i8>(w, 24); s2 += xk * <i32>load<i8>(w, 40); s3 += xk * <i32>load<i8>(w, 56);
+    xk = <i32>load<i8>(xc, 9); s0 += xk * <i32>load<i8>(w, 9); s1 += xk * <i32>load<i8>(w, 25); s2 += xk * <i32>load<i8>(w, 41); s3 += xk * <i32>load<i8>(w, 57);
+    xk = <i32>load<i8>(xc, 10); s0 += xk * <i32>load<i8>(w, 10); s1 += xk * <i32>load<i8>(w, 26); s2 += xk * <i32>load<i8>(w, 42); s3 += xk * <i32>load<i8>(w, 58);
+    xk = <i32>load<i8>(xc, 11); s0 += xk * <i32>load<i8>(w, 11); s1 += xk * <i32>load<i8>(w, 27); s2 += xk * <i32>load<i8>(w, 43); s3 += xk * <i32>load<i8>(w, 59);
+    xk = <i32>load<i8>(xc, 12); s0 += xk * <i32>load<i8>(w, 12); s1 += xk * <i32>load<i8>(w, 28); s2 += xk * <i32>load<i8>(w, 44); s3 += xk * <i32>load<i8>(w, 60);
+    xk = <i32>load<i8>(xc, 13); s0 += xk * <i32>load<i8>(w, 13); s1 += xk * <i32>load<i8>(w, 29); s2 += xk * <i32>load<i8>(w, 45); s3 += xk * <i32>load<i8>(w, 61);
+    xk = <i32>load<i8>(xc, 14); s0 += xk * <i32>load<i8>(w, 14); s1 += xk * <i32>load<i8>(w, 30); s2 += xk * <i32>load<i8>(w, 46); s3 += xk * <i32>load<i8>(w, 62);
+    xk = <i32>load<i8>(xc, 15); s0 += xk * <i32>load<i8>(w, 15); s1 += xk * <i32>load<i8>(w, 31); s2 += xk * <i32>load<i8>(w, 47); s3 += xk * <i32>load<i8>(w, 63);
+    xc += FC_CHUNK;
+    w += FC_ROWS * FC_CHUNK;
+  }
+  for (let k = 0; xc + <usize>k < xEnd; k++) {
+    const xk = <i32>load<i8>(xc + <usize>k);
+    const wk = w + <usize>k;
+    s0 += xk * <i32>load<i8>(wk);
+    s1 += xk * <i32>load<i8>(wk, FC_CHUNK);
+    s2 += xk * <i32>load<i8>(wk, 2 * FC_CHUNK);
+    s3 += xk * <i32>load<i8>(wk, 3 * FC_CHUNK);
+  }
+  store<i32>(SPILL, s0);
+  store<i32>(SPILL, s1, 4);
+  store<i32>(SPILL, s2, 8);
+  store<i32>(SPILL, s3, 12);
+}
+
 // Plain version: FC_ROWS rows per pass (each input byte is loaded once for the group), products
-// summed in input order within a row.
+// summed in input order within a row (int32 wrap-around makes the order irrelevant anyway).
 function fullyConnectedScalar(p: usize): void {
   const input = <usize>param(p, 0);
   const weights = <usize>param(p, 1);
@@ -47,34 +91,19 @@ function fullyConnectedScalar(p: usize): void {
   const lo = param(p, 10);
   const hi = param(p, 11);
   const chunks = (inDepth + FC_CHUNK - 1) / FC_CHUNK;
+  const groupBytes = <usize>(chunks * FC_ROWS * FC_CHUNK);
   const groups = (outDepth + FC_ROWS - 1) / FC_ROWS;
   for (let b = 0; b < batches; b++) {
     const x = input + <usize>(b * inDepth);
     const y = output + <usize>(b * outDepth);
-    let w = weights;
     for (let g = 0; g < groups; g++) {
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      for (let c = 0; c < chunks; c++) {
-        const k0 = c * FC_CHUNK;
-        const n = min(FC_CHUNK, inDepth - k0);
-        const xc = x + <usize>k0;
-        for (let k = 0; k < n; k++) {
-          const xk = <i32>load<i8>(xc + <usize>k);
-          const wk = w + <usize>k;
-          s0 += xk * <i32>load<i8>(wk);
-          s1 += xk * <i32>load<i8>(wk, FC_CHUNK);
-          s2 += xk * <i32>load<i8>(wk, 2 * FC_CHUNK);
-          s3 += xk * <i32>load<i8>(wk, 3 * FC_CHUNK);
-        }
-        w += FC_ROWS * FC_CHUNK;
-      }
+      scalarGroupSums(x, weights + <usize>g * groupBytes, inDepth);
       const r0 = g * FC_ROWS;
       const rows = min(FC_ROWS, outDepth - r0);
-      const bg = bias + (<usize>r0 << 2);
-      requantizeStore(s0 + load<i32>(bg), y, mult, shift, r0, zp, lo, hi);
-      if (rows > 1) requantizeStore(s1 + load<i32>(bg, 4), y, mult, shift, r0 + 1, zp, lo, hi);
-      if (rows > 2) requantizeStore(s2 + load<i32>(bg, 8), y, mult, shift, r0 + 2, zp, lo, hi);
-      if (rows > 3) requantizeStore(s3 + load<i32>(bg, 12), y, mult, shift, r0 + 3, zp, lo, hi);
+      for (let rr = 0; rr < rows; rr++) {
+        const off = <usize>rr << 2;
+        requantizeStore(load<i32>(SPILL + off) + load<i32>(bias + (<usize>r0 << 2) + off), y, mult, shift, r0 + rr, zp, lo, hi);
+      }
     }
   }
 }

@@ -17,7 +17,7 @@
 //   t + 28n.. 32n: i32 2^(E - e)        (fast path: aligns every channel on the shift E)
 // The scalar path uses multiplier/shift with assembly/fixedpoint.ts; the SIMD paths the other
 // columns. All give the bits of TFLite's double-rounding MultiplyByQuantizedMultiplier.
-import { multiplyByQuantizedMultiplier, clampI32 } from "../fixedpoint";
+import { roundingDivideByPOT, clampI32 } from "../fixedpoint";
 
 export const RQ_HEADER: usize = 16;
 /** The common shift E of the fast path (host: FAST_SHIFT in conv_common.ts). */
@@ -35,11 +35,21 @@ export function rqShift(rq: usize, n: i32, c: i32): i32 {
   return load<i32>(rq + RQ_HEADER + (<usize>n * 12) + (<usize>c << 2));
 }
 
-/** Scalar: acc (bias already added) -> clamped output value. */
+/**
+ * Scalar: acc (bias already added) -> clamped output value. TFLite's MultiplyByQuantizedMultiplier
+ * (assembly/fixedpoint.ts) with its C-style division by 2^31 written as a shift: for a
+ * multiplier m >= 0, trunc((x*m + nudge) / 2^31) == (x*m + 2^30) >> 31 for both signs of x*m
+ * (see requantize4), and the saturating case (x == m == INT32_MIN) cannot occur.
+ */
 // @ts-ignore: decorator
 @inline
 export function requantizeOne(acc: i32, rq: usize, n: i32, c: i32, outZp: i32, actMin: i32, actMax: i32): i32 {
-  const v = multiplyByQuantizedMultiplier(acc, rqMultiplier(rq, n, c), rqShift(rq, n, c)) + outZp;
+  const shift = rqShift(rq, n, c);
+  const left = shift > 0 ? shift : 0;
+  const right = shift > 0 ? 0 : -shift;
+  const x = acc * (1 << left);
+  const s = <i32>((<i64>x * <i64>rqMultiplier(rq, n, c) + (1 << 30)) >> 31);
+  const v = roundingDivideByPOT(s, right) + outZp;
   return clampI32(v, actMin, actMax);
 }
 

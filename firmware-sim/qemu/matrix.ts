@@ -17,7 +17,7 @@ type Log = (line: string) => void;
 export interface GoldenJobCase { name: string; model: string; input: string; golden: string; batch: number }
 
 /** Shape of test/qemu/checks.mjs's result file (the parts read here). */
-interface ChecksResult {
+export interface ChecksResult {
   arch: string;
   node: string;
   simdValidates: boolean;
@@ -30,7 +30,7 @@ interface ChecksResult {
   error: string | null;
 }
 
-interface Row {
+export interface Row {
   label: string;
   node: string;
   build: string;
@@ -39,6 +39,9 @@ interface Row {
   seconds: number;
   ok: boolean;
   problems: string[];
+  /** Individual checks, for the plain "N passed, N failed" line CI reads. */
+  passed: number;
+  failed: number;
 }
 
 /** The repository this compiled file belongs to (dist/firmware-sim/qemu/matrix.js -> repo). */
@@ -95,9 +98,9 @@ function readResult(file: string, run: RunResult): ChecksResult | string {
   return `exit ${run.status}, no result: ${run.stderr.trim().split("\n").slice(-3).join(" / ")}`;
 }
 
-function rowFrom(label: string, r: ChecksResult | string, expectedBuilds: string[] | null, goldenExpected: number): Row {
+export function rowFrom(label: string, r: ChecksResult | string, expectedBuilds: string[] | null, goldenExpected: number): Row {
   if (typeof r === "string") {
-    return { label, node: "?", build: "?", kernel: "-", golden: "-", seconds: 0, ok: false, problems: [r] };
+    return { label, node: "?", build: "?", kernel: "-", golden: "-", seconds: 0, ok: false, problems: [r], passed: 0, failed: 1 };
   }
   const problems: string[] = [];
   if (r.error) problems.push(r.error.split("\n")[0]);
@@ -117,12 +120,18 @@ function rowFrom(label: string, r: ChecksResult | string, expectedBuilds: string
     kernel: k ? `${k.passed} ok, ${k.failed} failed${k.unsupported ? `, ${k.unsupported} n/a` : ""} [${r.supported.join("+")}]` : "-",
     golden: goldenExpected === 0 ? "skipped (no ../shared)" : g ? `${g.passed}/${goldenExpected} passed${g.failed ? `, ${g.failed} FAILED` : ""}` : "-",
     seconds: r.seconds, ok: problems.length === 0, problems,
+    // Case counts, plus one check each for the detected build and the memory maximum; a run
+    // that crashed or skipped cases counts once more.
+    passed: (k?.passed ?? 0) + (g?.passed ?? 0) + (buildOk ? 1 : 0) + (r.memory?.enforced ? 1 : 0),
+    failed: (k?.failed ?? 0) + (g?.failed ?? 0) + (buildOk ? 0 : 1) + (r.memory?.enforced ? 0 : 1)
+      + (r.error || (g && g.passed + g.failed !== goldenExpected) ? 1 : 0),
   };
 }
 
 async function wasmtimeRow(layout: CacheLayout, env: EnvManifest, distWasm: string, work: string): Promise<Row> {
   const t0 = performance.now();
   const problems: string[] = [];
+  let checks = 3; // host sanity of the probes, passing probe, trapping probe
   // Plumbing: a passing and a trapping SIMD module must give exit 0 and non-zero.
   const pass = simdProbeModule(15), fail = simdProbeModule(16);
   if (!probeBehavesOnHost(pass, false) || !probeBehavesOnHost(fail, true)) problems.push("probe modules misbehave on the host engine");
@@ -132,18 +141,30 @@ async function wasmtimeRow(layout: CacheLayout, env: EnvManifest, distWasm: stri
   const rt = await runWizer(layout, env, join(work, "probe-trap.wasm"), "selftest");
   if (rp.status !== 0) problems.push(`passing probe: wizer exit ${rp.status}: ${rp.stderr.trim().split("\n").slice(-2).join(" / ")}`);
   if (rt.status === 0) problems.push("trapping probe: wizer exit 0 (a trap went unnoticed)");
-  const plumbing = problems.length === 0 ? "probe ok (exit 0 / trap exit " + rt.status + ")" : "probe FAILED";
+  let plumbing = problems.length === 0 ? `probe ok (exit 0 / trap exit ${rt.status})` : "probe FAILED";
+
+  // The real kernel builds must compile (Cranelift, aarch64) and start: run their _initialize.
+  const builds = ["scalar", "simd"].filter((b) => existsSync(join(distWasm, `kernels-${b}.wasm`)));
+  const exportsOf = (b: string) => WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(join(distWasm, `kernels-${b}.wasm`))));
+  const started: string[] = [];
+  for (const b of builds) {
+    if (!exportsOf(b).some((e) => e.name === "_initialize")) continue;
+    checks++;
+    const r = await runWizer(layout, env, join(distWasm, `kernels-${b}.wasm`), "_initialize");
+    if (r.status === 0) started.push(b);
+    else problems.push(`kernels-${b}.wasm does not start under wasmtime: exit ${r.status}: ${r.stderr.trim().split("\n").slice(-2).join(" / ")}`);
+  }
+  if (started.length) plumbing += `; ${started.join("+")} modules start`;
 
   // The kernel module's own selftest export, when it has one.
   let selftest: string;
-  const builds = ["scalar", "simd"].filter((b) => existsSync(join(distWasm, `kernels-${b}.wasm`)));
-  const hasExport = builds.length > 0 && WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(join(distWasm, `kernels-${builds[0]}.wasm`))))
-    .some((e) => e.name === "selftest" && e.kind === "function");
+  const hasExport = builds.length > 0 && exportsOf(builds[0]).some((e) => e.name === "selftest" && e.kind === "function");
   if (!hasExport) {
     selftest = "pending: no selftest export";
   } else {
     const parts: string[] = [];
     for (const b of builds) {
+      checks++;
       const r = await runWizer(layout, env, join(distWasm, `kernels-${b}.wasm`), "selftest");
       parts.push(`${b} ${r.status === 0 ? "ok" : `FAILED (exit ${r.status})`}`);
       if (r.status !== 0) problems.push(`kernels-${b}.wasm selftest under wasmtime: exit ${r.status}: ${r.stderr.trim().split("\n").slice(-2).join(" / ")}`);
@@ -153,6 +174,7 @@ async function wasmtimeRow(layout: CacheLayout, env: EnvManifest, distWasm: stri
   return {
     label: "aarch64 / wasmtime", node: "wizer 10.0.0", build: "cranelift", kernel: plumbing, golden: selftest,
     seconds: (performance.now() - t0) / 1000, ok: problems.length === 0, problems,
+    passed: checks - problems.length, failed: problems.length,
   };
 }
 
@@ -227,5 +249,7 @@ export async function runMatrix(o: { layout: CacheLayout; arches: ArchName[]; se
   rmSync(work, { recursive: true, force: true });
   const ok = rows.every((r) => r.ok);
   console.log(`\nqemu matrix: ${rows.filter((r) => r.ok).length} of ${rows.length} rows ok, ${((performance.now() - t0) / 1000).toFixed(0)} s total`);
+  const sum = (f: (r: Row) => number) => rows.reduce((a, r) => a + f(r), 0);
+  console.log(`${sum((r) => r.passed)} passed, ${sum((r) => r.failed)} failed`);
   return ok ? 0 : 1;
 }

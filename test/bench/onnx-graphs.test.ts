@@ -16,7 +16,7 @@ async function run1(model: Uint8Array, name: string, data: Uint8Array, dims: num
   const s = await ort.InferenceSession.create(model, { executionProviders: ["cpu"], intraOpNumThreads: 1 });
   const out = await s.run({ [name]: new ort.Tensor("uint8", data, dims) });
   const y = out[s.outputNames[0]];
-  return { dims: y.dims as number[], data: [...(y.data as ArrayLike<number>)].map(Number) };
+  return { dims: y.dims as number[], data: Array.from(y.data as ArrayLike<number>, Number) };
 }
 
 // Real values with scale 1: int8 zero point 0 is uint8 zero point 128.

@@ -197,11 +197,44 @@ function floatIoModel(): Uint8Array {
   return g.build();
 }
 
+/**
+ * Time-major int8 LSTM (3 steps, batch 2, 4 features, 5 cells, cell scale 2^-11, cell clip 1.5,
+ * hidden zero point 3) -> FULLY_CONNECTED on the flattened sequence rows -> [6,3]. The state
+ * carries over from one invoke to the next.
+ */
+function lstmModel(): Uint8Array {
+  const g = new GraphBuilder();
+  const [steps, batches, nIn, nState] = [3, 2, 4, 5];
+  const inScale = 0.02;
+  const x = g.act("x", [steps, batches, nIn], inScale, -6);
+  const inputs = new Array<number>(24).fill(-1);
+  inputs[0] = x;
+  const gates: [number, number, number, number][] = [[1, 5, 12, 11], [2, 6, 13, 12], [3, 7, 14, 13], [4, 8, 15, 14]];
+  for (const [wi, ri, bi, seed] of gates) {
+    const ws = 0.004 + 0.002 * seed, rs = 0.006 + 0.001 * seed;
+    inputs[wi] = g.constI8(`w${wi}`, [nState, nIn], ints(seed, nState * nIn, -127, 127), { scale: [ws], zeroPoint: [0] });
+    inputs[ri] = g.constI8(`r${ri}`, [nState, nState], ints(seed + 50, nState * nState, -127, 127), { scale: [rs], zeroPoint: [0] });
+    inputs[bi] = g.constI32(`b${bi}`, [nState], ints(seed + 100, nState, -3000, 3000), { scale: [inScale * ws], zeroPoint: [0] });
+  }
+  inputs[18] = g.tensor({ name: "h", type: TensorType.INT8, shape: [batches, nState], isVariable: true, quantization: { scale: [1 / 128], zeroPoint: [3] } });
+  inputs[19] = g.tensor({ name: "c", type: TensorType.INT16, shape: [batches, nState], isVariable: true, quantization: { scale: [2 ** -11], zeroPoint: [0] } });
+  const seq = g.act("seq", [steps, batches, nState], 1 / 128, 3);
+  g.op(BuiltinOp.UNIDIRECTIONAL_SEQUENCE_LSTM, inputs, [seq],
+    { fusedActivationFunction: 4, cellClip: 1.5, projClip: 0, timeMajor: true, asymmetricQuantizeInputs: false }, 1);
+  const w = g.constI8("fc/w", [3, nState], ints(9, 15, -127, 127), { scale: [0.02], zeroPoint: [0] });
+  const y = g.act("y", [steps * batches, 3], 0.03, 0);
+  g.op(BuiltinOp.FULLY_CONNECTED, [seq, w, -1], [y], { fusedActivationFunction: 0, keepNumDims: false }, 4);
+  g.inputs = [x];
+  g.outputs = [y, seq];
+  return g.build();
+}
+
 function selfMadeModels(): { name: string; build: () => Uint8Array; steps: number }[] {
   return [
     { name: "conv variants (dilation 2, RELU_N1_TO_1, depth multiplier 2, pools SAME, FC keep_num_dims, softmax beta 0.7)", build: convVariantsModel, steps: 6 },
     { name: "elementwise (ADD/MUL broadcasting, LOGISTIC, TANH, RELU6, RELU_N1_TO_1)", build: elementwiseModel, steps: 6 },
     { name: "float io (QUANTIZE f32 and int8, FC 2 rows, RESHAPE, DEQUANTIZE)", build: floatIoModel, steps: 6 },
+    { name: "LSTM time-major, batch 2, cell clip, state carried over, then FC", build: lstmModel, steps: 6 },
   ];
 }
 

@@ -32,10 +32,10 @@ export class KernelHarness {
   putI16(a: ArrayLike<number>): number { return this.put(Int16Array.from(a)); }
   putI32(a: ArrayLike<number>): number { return this.put(Int32Array.from(a)); }
   putF32(a: ArrayLike<number>): number { return this.put(Float32Array.from(a)); }
-  readI8(addr: number, n: number): Int8Array { return new Int8Array(this.k.memory.buffer, addr, n).slice(); }
-  readI16(addr: number, n: number): Int16Array { return new Int16Array(this.k.memory.buffer, addr, n).slice(); }
-  readI32(addr: number, n: number): Int32Array { return new Int32Array(this.k.memory.buffer, addr, n).slice(); }
-  readF32(addr: number, n: number): Float32Array { return new Float32Array(this.k.memory.buffer, addr, n).slice(); }
+  readI8(addr: number, n: number): Int8Array<ArrayBuffer> { return new Int8Array(this.k.memory.buffer, addr, n).slice(); }
+  readI16(addr: number, n: number): Int16Array<ArrayBuffer> { return new Int16Array(this.k.memory.buffer, addr, n).slice(); }
+  readI32(addr: number, n: number): Int32Array<ArrayBuffer> { return new Int32Array(this.k.memory.buffer, addr, n).slice(); }
+  readF32(addr: number, n: number): Float32Array<ArrayBuffer> { return new Float32Array(this.k.memory.buffer, addr, n).slice(); }
   /** Write one block [kernel, n, ...params] and run it. */
   run(kernel: number, params: ArrayLike<number>): void {
     const block = this.putI32([kernel, params.length, ...Array.from(params)]);

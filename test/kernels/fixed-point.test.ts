@@ -29,7 +29,7 @@ beforeAll(async () => {
     { writeFile: (name: string, contents: Uint8Array | string) => { files[name] = contents as Uint8Array; } },
   );
   if (res.error) throw new Error(`asc failed: ${res.error.message}\n${res.stderr.toString()}`);
-  probe = new WebAssembly.Instance(new WebAssembly.Module(files["probe.wasm"]), {}).exports as unknown as Probe;
+  probe = new WebAssembly.Instance(new WebAssembly.Module(files["probe.wasm"] as Uint8Array<ArrayBuffer>), {}).exports as unknown as Probe;
 });
 
 const EDGES = [0, 1, -1, 2, -2, 2 ** 30, -(2 ** 30), 2 ** 29 - 1, -(2 ** 29) + 1, 2 ** 29, -(2 ** 29),

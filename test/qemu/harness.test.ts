@@ -15,6 +15,9 @@ import { aptListName } from "../../firmware-sim/qemu/apt.js";
 import { readManifest, recipeOf } from "../../firmware-sim/qemu/env.js";
 import { ChecksumMismatchError, IndexFormatError } from "../../firmware-sim/qemu/errors.js";
 import { verifyNpmTarball, verifySha256 } from "../../firmware-sim/qemu/hashing.js";
+import { goldenJobCases, rowFrom, type ChecksResult } from "../../firmware-sim/qemu/matrix.js";
+import { simdProbeModule, probeBehavesOnHost } from "../../firmware-sim/qemu/wasmtime.js";
+import { SHARED, NO_SHARED } from "../helpers/shared.js";
 
 // FIPS 180 test vectors for the message "abc".
 const ABC_SHA256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
@@ -201,5 +204,45 @@ describe("download verification", () => {
     await expect(verifyNpmTarball(f, ABC_INTEGRITY, undefined, "registry")).rejects.toMatchObject({ algorithm: "sha512 (integrity)" });
     await expect(verifyNpmTarball(f, "md5-xyz", undefined, "registry")).rejects.toThrow(IndexFormatError);
     await expect(verifyNpmTarball(f, undefined, undefined, "registry")).rejects.toThrow(IndexFormatError);
+  });
+});
+
+describe("matrix verdicts", () => {
+  const good: ChecksResult = {
+    arch: "riscv64", node: "v20.19.2", simdValidates: false, supported: ["scalar"], detected: "scalar",
+    memory: { maxPages: 4096, enforced: true },
+    kernel: { passed: 33, failed: 0, unsupported: 0, failures: [] },
+    golden: { passed: 20, failed: 0, build: "scalar", cases: [] },
+    seconds: 1, error: null,
+  };
+  it("a clean run is ok and counts its checks", () => {
+    const r = rowFrom("riscv64", good, ["scalar"], 20);
+    expect(r).toMatchObject({ ok: true, passed: 33 + 20 + 2, failed: 0, build: "scalar (expected)" });
+  });
+  it("an unexpected kernel build, a golden mismatch, a missing memory maximum or a crash fails", () => {
+    expect(rowFrom("riscv64", { ...good, detected: "simd" }, ["scalar"], 20)).toMatchObject({ ok: false, failed: 1 });
+    const bad = rowFrom("armv7", {
+      ...good, golden: { passed: 19, failed: 1, build: "scalar", cases: [{ name: "kws", ok: false, detail: "row 0: 1 of 12 bytes differ" }] },
+    }, ["scalar"], 20);
+    expect(bad.ok).toBe(false);
+    expect(bad.problems).toContain("kws: row 0: 1 of 12 bytes differ");
+    expect(rowFrom("x", { ...good, memory: { maxPages: null, enforced: false } }, null, 20).ok).toBe(false);
+    expect(rowFrom("x", { ...good, golden: { ...good.golden!, passed: 5 } }, null, 20).ok).toBe(false);
+    expect(rowFrom("x", "exit 139, no result", null, 20)).toMatchObject({ ok: false, failed: 1 });
+  });
+  it("the wasmtime probe modules pass and trap as intended (checked on this engine)", () => {
+    expect(probeBehavesOnHost(simdProbeModule(15), false)).toBe(true);
+    expect(probeBehavesOnHost(simdProbeModule(16), true)).toBe(true);
+    expect(probeBehavesOnHost(simdProbeModule(16), false)).toBe(false);
+  });
+});
+
+describe.skipIf(!SHARED)(`golden job${SHARED ? "" : ` (${NO_SHARED})`}`, () => {
+  it("takes every case of both suites, the AD window file with all 196 rows", () => {
+    const cases = goldenJobCases(SHARED);
+    expect(cases.length).toBeGreaterThanOrEqual(20);
+    const ad = cases.find((c) => c.name === "mlperf-tiny/ad01_normal_id_01_00000000_windows_196x640");
+    expect(ad?.batch).toBe(196);
+    expect(cases.filter((c) => c.name.startsWith("extra/")).length).toBe(3);
   });
 });

@@ -12,6 +12,7 @@ import {
 } from "./int8-ops.js";
 import { refSoftmaxInt8 } from "./softmax.js";
 import { refLogisticInt8, refTanhInt8 } from "./activations.js";
+import { refLstm, type GateSpec } from "./lstm.js";
 
 export type RefValue = Int8Array | Int16Array | Int32Array | Float32Array;
 /** Variable tensors (LSTM state) by tensor index; carried from one referenceRun to the next. */
@@ -94,8 +95,21 @@ function expectShape(t: Tensor, shape: number[], what: string): void {
 export const REFERENCE_OPS: ReadonlySet<number> = new Set<number>([
   BuiltinOp.CONV_2D, BuiltinOp.DEPTHWISE_CONV_2D, BuiltinOp.FULLY_CONNECTED, BuiltinOp.AVERAGE_POOL_2D,
   BuiltinOp.MAX_POOL_2D, BuiltinOp.ADD, BuiltinOp.MUL, BuiltinOp.RESHAPE, BuiltinOp.SOFTMAX, BuiltinOp.LOGISTIC,
-  BuiltinOp.TANH, BuiltinOp.QUANTIZE, BuiltinOp.DEQUANTIZE,
+  BuiltinOp.TANH, BuiltinOp.QUANTIZE, BuiltinOp.DEQUANTIZE, BuiltinOp.UNIDIRECTIONAL_SEQUENCE_LSTM,
 ]);
+
+/**
+ * UNIDIRECTIONAL_SEQUENCE_LSTM operand positions (TFLite's lstm_shared.h order). Gates are taken
+ * as (input-to weights, recurrent-to weights, bias).
+ */
+const LSTM = {
+  input: 0, outputState: 18, cellState: 19,
+  gates: {
+    input: [1, 5, 12], forget: [2, 6, 13], cell: [3, 7, 14], output: [4, 8, 15],
+  } as Record<"input" | "forget" | "cell" | "output", [number, number, number]>,
+  /** Peepholes (9-11), projection (16, 17), layer norm (20-23): the reference has none. */
+  absent: [9, 10, 11, 16, 17, 20, 21, 22, 23],
+};
 
 /** Names of the graph's operators the interpreter cannot evaluate (empty: it runs the whole graph). */
 export function unsupportedOps(graph: ModelGraph): string[] {
@@ -148,6 +162,7 @@ class Run {
       case BuiltinOp.SOFTMAX: return set(this.softmax(op, out));
       case BuiltinOp.LOGISTIC: case BuiltinOp.TANH: return set(this.activation(op, out));
       case BuiltinOp.QUANTIZE: return set(this.quantize(op, out));
+      case BuiltinOp.UNIDIRECTIONAL_SEQUENCE_LSTM: return set(this.lstm(op, out));
       case BuiltinOp.DEQUANTIZE: {
         const q = quantOf(this.tensor(op.inputs[0]));
         return set(dequantizeRef(this.i8(op.inputs[0]), q.scale, q.zp));
@@ -246,6 +261,43 @@ class Run {
     const want = logistic ? { scale: 1 / 256, zp: -128 } : { scale: 1 / 128, zp: 0 };
     if (qo.scale !== want.scale || qo.zp !== want.zp) throw new ReferenceUnsupported(`${op.opName} output (${qo.scale}, ${qo.zp})`);
     return (logistic ? refLogisticInt8 : refTanhInt8)(this.i8(op.inputs[0]), qx.scale, qx.zp);
+  }
+
+  /** Integer 8x8->16 LSTM: int8 input/hidden, int16 cell state (a power-of-two scale), int32 biases. */
+  lstm(op: Operator, out: Tensor): Int8Array {
+    const used = (k: number) => op.inputs[k] !== undefined && op.inputs[k] >= 0;
+    const present = LSTM.absent.filter(used);
+    if (present.length) throw new ReferenceUnsupported(`LSTM with operands ${present} (peephole/projection/layer norm)`);
+    if (Number(op.options.fusedActivationFunction) !== 4) throw new ReferenceUnsupported("LSTM activation other than TANH");
+    const x = this.tensor(op.inputs[LSTM.input]);
+    const hiddenT = this.tensor(op.inputs[LSTM.outputState]);
+    const cellT = this.tensor(op.inputs[LSTM.cellState]);
+    if (x.shape.length !== 3) throw new ReferenceUnsupported(`LSTM input of rank ${x.shape.length}`);
+    if (cellT.type !== TensorType.INT16 || hiddenT.type !== TensorType.INT8) throw new ReferenceUnsupported("LSTM state types");
+    const timeMajor = Boolean(op.options.timeMajor);
+    const [steps, batches] = timeMajor ? [x.shape[0], x.shape[1]] : [x.shape[1], x.shape[0]];
+    const nInput = x.shape[2];
+    const nState = hiddenT.shape[hiddenT.shape.length - 1];
+    expectShape(out, timeMajor ? [steps, batches, nState] : [batches, steps, nState], `op ${op.index} LSTM`);
+    const qx = quantOf(x), qh = quantOf(hiddenT), qc = quantOf(cellT), qo = quantOf(out);
+    // The output sequence is the hidden state, written without rescaling.
+    if (qo.scale !== qh.scale || qo.zp !== qh.zp) throw new ReferenceUnsupported("LSTM output quantized unlike its hidden state");
+    if (qc.zp !== 0 || !Number.isInteger(Math.log2(qc.scale))) throw new ReferenceUnsupported(`LSTM cell scale ${qc.scale}`);
+    const gate = (k: "input" | "forget" | "cell" | "output"): GateSpec => {
+      const [wi, ri, bi] = LSTM.gates[k];
+      if (![wi, ri, bi].every(used)) throw new ReferenceUnsupported(`LSTM without the ${k} gate (CIFG)`);
+      const w = this.tensor(op.inputs[wi]), r = this.tensor(op.inputs[ri]);
+      const bias = this.optionalBias(op, bi)!;
+      return { w: this.i8(w.index), wScale: weightScales(w, 1)[0], r: this.i8(r.index), rScale: weightScales(r, 1)[0], bias };
+    };
+    const hidden = this.get(hiddenT.index), cell = this.get(cellT.index);
+    if (!(hidden instanceof Int8Array) || !(cell instanceof Int16Array)) throw new Error("LSTM state not initialized");
+    return refLstm({
+      batches, steps, nInput, nState, timeMajor,
+      inScale: qx.scale, inZp: qx.zp, hiddenScale: qh.scale, hiddenZp: qh.zp,
+      cellScale: qc.scale, cellClip: Number(op.options.cellClip ?? 0),
+      forget: gate("forget"), input: gate("input"), cell: gate("cell"), output: gate("output"),
+    }, this.i8(x.index), hidden, cell); // updates the state in place: it carries to the next run
   }
 
   quantize(op: Operator, out: Tensor): Int8Array {
