@@ -18,7 +18,7 @@ const AUTOENCODER = tinyInt8Model(TINY_AUTOENCODER, 12, false);
 const IN = 8 * 8 * 2;
 
 /** Random inputs labelled by the int8 model itself after a fixed label permutation (a task the head must re-learn). */
-function permutedTask(seed: number, n: number): TrainData {
+function permutedTask(seed: number, n: number): { inputs: Int8Array[]; labels: number[] } {
   const m = loadModelSync(CLASSIFIER);
   const inputs = randomInt8(seed, n, IN);
   const labels = inputs.map((x) => {
