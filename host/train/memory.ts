@@ -12,7 +12,7 @@ export interface MemoryPlan {
   moduleBytes: number;
   /** f32 copies ("shadow weights") of every weight and bias in the trained section. */
   parameterBytes: number;
-  /** Their gradients (all of the section's parameters: the kernels compute weight and bias gradients together). */
+  /** Gradients of the trainable values (frozen tensors get none). */
   gradientBytes: number;
   /** Optimizer state (Adam: two moments per trainable value; SGD: velocity if momentum > 0). */
   optimizerBytes: number;
@@ -114,7 +114,7 @@ export function planMemory(p: PlanInput): MemoryPlan {
   }
   const paramCount = layers.reduce((s, l) => s + l.params, 0);
   a.alloc(Math.max(paramCount, 1) * 4, "parameterBytes");
-  a.alloc(Math.max(paramCount, 1) * 4, "gradientBytes");
+  a.alloc(Math.max(p.trainableValues, 1) * 4, "gradientBytes");
   const inputSize = prod(p.spec.input);
   a.alloc(B * inputSize * 4, "activationBytes");
   a.alloc(B * inputSize * 4, "activationBytes");

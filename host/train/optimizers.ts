@@ -35,11 +35,12 @@ function finiteNonNeg(v: number, what: string): number {
 }
 
 function selectTrainable(model: Sequential, trainable?: string[]): ParamTensor[] {
-  if (!trainable) return model.params;
+  if (!trainable) return model.params.filter((p) => p.gradOffset >= 0);
   const byName = new Map(model.params.map((p) => [p.name, p]));
   return trainable.map((n) => {
     const p = byName.get(n);
     if (!p) throw new InvalidArgumentError(`unknown parameter '${n}' (have: ${[...byName.keys()].join(", ")})`);
+    if (p.gradOffset < 0) throw new InvalidArgumentError(`parameter '${n}' was frozen when the model was made (no gradient)`);
     return p;
   });
 }
@@ -104,8 +105,7 @@ export class Sgd implements Optimizer {
   step(): void {
     const m = this.model, k = m.kernels.k;
     this.tensors.forEach((p, i) => {
-      const o = 4 * p.offset;
-      k.sgdStep(m.paramPtr + o, m.gradPtr + o, this.momentum > 0 ? this.state.ptr(0, i) : 0,
+      k.sgdStep(m.paramPtr + 4 * p.offset, m.gradPtr + 4 * p.gradOffset, this.momentum > 0 ? this.state.ptr(0, i) : 0,
         p.count, this.lr, this.momentum, this.weightDecay);
     });
   }
@@ -151,8 +151,7 @@ export class Adam implements Optimizer {
     const bc1 = 1 - Math.pow(this.beta1, this.t), bc2 = 1 - Math.pow(this.beta2, this.t);
     const m = this.model, k = m.kernels.k;
     this.tensors.forEach((p, i) => {
-      const o = 4 * p.offset;
-      k.adamStep(m.paramPtr + o, m.gradPtr + o, this.state.ptr(0, i), this.state.ptr(1, i), p.count,
+      k.adamStep(m.paramPtr + 4 * p.offset, m.gradPtr + 4 * p.gradOffset, this.state.ptr(0, i), this.state.ptr(1, i), p.count,
         this.lr, this.beta1, this.beta2, 1 - this.beta1, 1 - this.beta2, this.eps, bc1, bc2);
     });
   }

@@ -268,8 +268,8 @@ export class Trainer {
     this.plan = this.basePlan;
     this.checkBudget(this.basePlan, "fine-tuning");
     try {
-      this.seq = new Sequential(section.spec, { maxBatch, kernels });
       const trainable = this.trainableParams.map((p) => p.seqName);
+      this.seq = new Sequential(section.spec, { maxBatch, kernels, trainable });
       this.optimizer = optName === "adam"
         ? new Adam(this.seq, { lr: opts.lr ?? 1e-3, trainable })
         : new Sgd(this.seq, { lr: opts.lr ?? 1e-2, momentum: opts.momentum, weightDecay: opts.weightDecay, trainable });
@@ -566,10 +566,10 @@ export class Trainer {
     return new Map(this.section.params.map((p) => [p.name, w.get(p.seqName)!]));
   }
 
-  /** Gradients of the last step / computeGradients, by trainer name. */
+  /** Gradients of the trainable tensors from the last step / computeGradients, by trainer name. */
   gradients(): Map<string, Float32Array> {
     const g = this.seq.gradients();
-    return new Map(this.section.params.map((p) => [p.name, g.get(p.seqName)!]));
+    return new Map(this.trainableParams.map((p) => [p.name, g.get(p.seqName)!]));
   }
 
   /** Trainable weights, optimizer state and progress, in the versioned checkpoint format (checkpoint.ts). */
