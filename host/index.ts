@@ -20,4 +20,5 @@ export type { MemoryReport, TensorInfo, TensorView } from "./runtime/model.js";
 export { quantize, dequantize } from "./runtime/quantize-api.js";
 export { supportedBuilds, chooseBuild, type KernelBuild, type KernelChoice } from "./wasm/kernels.js";
 export * from "./errors.js";
+export * from "./train/index.js";
 export type { ModelGraph, Tensor, Operator } from "./model/types.js";

@@ -5,6 +5,7 @@ import { TensorType, type ModelGraph, type Tensor } from "../model/types.js";
 import { instantiateKernels, type KernelBuild, type KernelChoice, type KernelInstance } from "../wasm/kernels.js";
 import { componentKernelsReady, instantiateComponentKernels, placeWithEngine, type ComponentKernelInstance } from "../wasm/component.js";
 import { compileGraph, type ArenaEntry, type CompiledProgram } from "./compile.js";
+import { createTrainer, type Trainer, type TrainerOptions } from "../train/trainer.js";
 
 /** Typed view of a tensor's storage (by tensor type; INT64 and other types get a raw byte view). */
 export type TensorView = Int8Array | Uint8Array | Int16Array | Int32Array | Float32Array;
@@ -186,6 +187,21 @@ export class Model {
   /** Reset variable tensors (e.g. LSTM state) to their initial values. */
   reset(): void {
     if (this.resetCount > 0) this.k.exports.run(this.resetAddr, this.resetCount);
+  }
+
+  /** A fine-tuning session on this model (host/train/README.md). */
+  trainer(opts: TrainerOptions = {}): Trainer {
+    return createTrainer(this, opts);
+  }
+
+  /**
+   * From now on run `other` (same inputs and outputs), e.g. a fine-tuned copy committed by a
+   * trainer. Views from input() / output() / tensor() taken before are stale afterwards.
+   */
+  replaceWith(other: Model): void {
+    const sig = (m: Model) => JSON.stringify([m.inputs, m.outputs].map((l) => l.map((t) => [t.type, t.shape, t.scale, t.zeroPoint])));
+    if (sig(other) !== sig(this)) throw new InvalidArgumentError("replaceWith: the other model's inputs / outputs differ from this one's");
+    Object.assign(this, other);
   }
 
   /** The arena plan: one entry per buffer (tensors sharing it, offset, size, live op range). */

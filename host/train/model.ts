@@ -307,12 +307,17 @@ export class Sequential {
     return this.kernels.k.softmaxCrossEntropy(this.acts[last], this.labelsPtr, 0, this.dActs[last], n, k);
   }
 
+  /** Allocate the target buffer of meanSquaredError now (it is otherwise made on first use). */
+  reserveTarget(): void {
+    if (this.targetPtr === 0) this.targetPtr = this.kernels.allocF32(this.maxBatch * this.outputSize);
+  }
+
   /** Mean squared error against target (n * outputSize floats); writes the output gradient. */
   meanSquaredError(target: ArrayLike<number>, n: number): number {
     this.checkBatch(n);
     const count = n * this.outputSize;
     if (target.length < count) throw new InvalidArgumentError(`target has ${target.length} values, need ${count}`);
-    if (this.targetPtr === 0) this.targetPtr = this.kernels.allocF32(this.maxBatch * this.outputSize);
+    this.reserveTarget();
     const tp = this.targetPtr;
     this.kernels.f32(tp, count).set(firstValues(target, count));
     const last = this.layers.length;
