@@ -23,7 +23,7 @@
 // partial sums directly; the scalar loop reads the same layout.
 import { param } from "../fixedpoint";
 import {
-  requantizeOne, requantize4, narrowClamp8, storeBytes, rqFast, rqLeft, rqRoundZp,
+  requantizeOne, requantize4, requantize4Fast, rqConst, narrowClamp8, storeBytes, rqFast, rqLeft, rqRoundZp,
 } from "./requantize";
 
 export function conv2d(p: usize): void {
@@ -284,6 +284,30 @@ function conv2dSimd(p: usize): void {
       }
       const n = OC - g < 8 ? OC - g : 8;
       let dst = out0 + <usize>g;
+      if (fast) {
+        // The channel constants once for the four pixels.
+        const m0 = rqConst(rq, OCp, g, 0), h0 = rqConst(rq, OCp, g, 1), l0 = rqConst(rq, OCp, g, 2), s0 = rqConst(rq, OCp, g, 3);
+        const m1 = rqConst(rq, OCp, g + 4, 0), h1 = rqConst(rq, OCp, g + 4, 1);
+        const l1 = rqConst(rq, OCp, g + 4, 2), s1 = rqConst(rq, OCp, g + 4, 3);
+        storeBytes(dst, narrowClamp8(requantize4Fast(a0, m0, h0, l0, s0, roundZp),
+          requantize4Fast(b0, m1, h1, l1, s1, roundZp), actMin, actMax), n);
+        if (rows > 1) {
+          dst += <usize>OC;
+          storeBytes(dst, narrowClamp8(requantize4Fast(a1, m0, h0, l0, s0, roundZp),
+            requantize4Fast(b1, m1, h1, l1, s1, roundZp), actMin, actMax), n);
+        }
+        if (rows > 2) {
+          dst += <usize>OC;
+          storeBytes(dst, narrowClamp8(requantize4Fast(a2, m0, h0, l0, s0, roundZp),
+            requantize4Fast(b2, m1, h1, l1, s1, roundZp), actMin, actMax), n);
+        }
+        if (rows > 3) {
+          dst += <usize>OC;
+          storeBytes(dst, narrowClamp8(requantize4Fast(a3, m0, h0, l0, s0, roundZp),
+            requantize4Fast(b3, m1, h1, l1, s1, roundZp), actMin, actMax), n);
+        }
+        continue;
+      }
       storeBytes(dst, narrowClamp8(
         requantize4(a0, rq, OCp, g, fast, left, roundZp, outZp),
         requantize4(b0, rq, OCp, g + 4, fast, left, roundZp, outZp), actMin, actMax), n);

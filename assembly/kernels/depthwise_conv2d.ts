@@ -200,8 +200,15 @@ function depthwiseSimd(p: usize): void {
       let ky0 = 0, ky1 = KH;
       while (ky0 < KH && iy0 + ky0 * DH < 0) ky0++;
       while (ky1 > ky0 && iy0 + (ky1 - 1) * DH >= H) ky1--;
+      // 3x3, depth multiplier 1, 8-channel blocks: the row's interior pixels in one sweep.
+      const sweep = rowInterior && T == 9 && !broadcast && OC8 == OC;
+      if (sweep) {
+        interiorRow3x3(img + <usize>((iy0 * W + oxA * SW - padL) * IC), <usize>(SW * IC), oxB - oxA,
+          out + <usize>(oxA * OC), <usize>OC, pairs, biasFolded, OC8, rq, OCp, fast, left, roundZp, outZp, actMin, actMax);
+      }
       for (let ox = 0; ox < OW; ox++) {
         const ix0 = ox * SW - padL;
+        if (sweep && ox >= oxA && ox < oxB) { out += <usize>OC; continue; }
         if (rowInterior && ox >= oxA && ox < oxB) {
           const xp = img + <usize>((iy0 * W + ix0) * IC);
           if (broadcast) interiorBroadcast(xp, pairs, biasFolded, out, OC8, nPairs, blockBytes,
@@ -250,6 +257,54 @@ function depthwiseSimd(p: usize): void {
         out += <usize>OC;
       }
     }
+  }
+}
+
+// A run of `count` interior pixels of one output row (input step xStep bytes, output step
+// outStep), 3x3 kernel, depth multiplier 1, OC a multiple of 8: per 8-channel block, the five
+// tap pairs' weights are loaded once and the tap offsets are locals.
+function interiorRow3x3(
+  xp: usize, xStep: usize, count: i32, out: usize, outStep: usize, pairs: usize, biasFolded: usize,
+  OC8: i32, rq: usize, OCp: i32, fast: bool, left: bool, roundZp: v128, outZp: v128, actMin: v128, actMax: v128,
+): void {
+  const o0 = tapOffset(0), o1 = tapOffset(1), o2 = tapOffset(2), o3 = tapOffset(3), o4 = tapOffset(4);
+  const o5 = tapOffset(5), o6 = tapOffset(6), o7 = tapOffset(7), o8 = tapOffset(8);
+  let wb = pairs;
+  for (let c = 0; c < OC8; c += 8) {
+    const b0 = v128.load(biasFolded + (<usize>c << 2));
+    const b1 = v128.load(biasFolded + (<usize>c << 2), 16);
+    const w0l = v128.load8x8_s(wb), w0h = v128.load8x8_s(wb, 8);
+    const w1l = v128.load8x8_s(wb, 16), w1h = v128.load8x8_s(wb, 24);
+    const w2l = v128.load8x8_s(wb, 32), w2h = v128.load8x8_s(wb, 40);
+    const w3l = v128.load8x8_s(wb, 48), w3h = v128.load8x8_s(wb, 56);
+    const w4l = v128.load8x8_s(wb, 64), w4h = v128.load8x8_s(wb, 72);
+    let xc = xp + <usize>c;
+    let dst = out + <usize>c;
+    for (let i = 0; i < count; i++) {
+      let a0 = b0, a1 = b1;
+      let x0 = v128.load8x8_s(xc + o0), x1 = v128.load8x8_s(xc + o1);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), w0l));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), w0h));
+      x0 = v128.load8x8_s(xc + o2); x1 = v128.load8x8_s(xc + o3);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), w1l));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), w1h));
+      x0 = v128.load8x8_s(xc + o4); x1 = v128.load8x8_s(xc + o5);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), w2l));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), w2h));
+      x0 = v128.load8x8_s(xc + o6); x1 = v128.load8x8_s(xc + o7);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), w3l));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), w3h));
+      // The ninth tap pairs with itself; its partner weights are 0.
+      x0 = v128.load8x8_s(xc + o8);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x0, 0, 8, 1, 9, 2, 10, 3, 11), w4l));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x0, 4, 12, 5, 13, 6, 14, 7, 15), w4h));
+      v128.store64_lane(dst, narrowClamp8(
+        requantize4(a0, rq, OCp, c, fast, left, roundZp, outZp),
+        requantize4(a1, rq, OCp, c + 4, fast, left, roundZp, outZp), actMin, actMax), 0);
+      xc += xStep;
+      dst += outStep;
+    }
+    wb += 80;
   }
 }
 

@@ -117,6 +117,27 @@ export function requantize4(
   return i32x4.add(rr, outZp);
 }
 
+// The fast path of requantize4 with the channel constants already in registers (loaded once
+// per channel group with rqConst): m multiplier, hi/lo the clamp bounds, al the alignment.
+// @ts-ignore: decorator
+@inline
+export function requantize4Fast(acc: v128, m: v128, hi: v128, lo: v128, al: v128, roundZp: v128): v128 {
+  const half30 = i64x2.splat(1 << 30);
+  const pl = i64x2.shl(i64x2.add(i64x2.extmul_low_i32x4_s(acc, m), half30), 1);
+  const ph = i64x2.shl(i64x2.add(i64x2.extmul_high_i32x4_s(acc, m), half30), 1);
+  const s = v128.shuffle<i32>(pl, ph, 1, 3, 5, 7);
+  const aligned = i32x4.mul(i32x4.max_s(i32x4.min_s(s, hi), lo), al);
+  return i32x4.shr_s(i32x4.add(i32x4.add(aligned, roundZp), i32x4.shr_s(aligned, 31)), FAST_SHIFT);
+}
+
+/** Column k of the table for channels c..c+3: 0 multiplier, 1 upper bound, 2 lower bound, 3 alignment. */
+// @ts-ignore: decorator
+@inline
+export function rqConst(rq: usize, nc: i32, c: i32, k: i32): v128 {
+  const n = <usize>nc;
+  return v128.load(rq + RQ_HEADER + (n << 3) + n * (k == 0 ? 0 : <usize>(8 + 4 * k)) + (<usize>c << 2));
+}
+
 /**
  * Narrow two i32x4 to 8 int8 values (low half), clamped to [actMin, actMax] (i16x8 splats).
  * The i16 narrowing saturates, which keeps the order, so clamping after it is the same.

@@ -293,7 +293,9 @@ export class Trainer {
 
   private checkBudget(plan: MemoryPlan, what: string): void {
     if (this.budgetBytes !== null && plan.totalBytes > this.budgetBytes) {
-      throw new MemoryBudgetError(plan.totalBytes, this.budgetBytes, `${what} ${this.describeTrainable()} (${describePlan(plan)})`);
+      throw new MemoryBudgetError(plan.totalBytes, this.budgetBytes,
+        `${what} ${this.describeTrainable()} at batch size ${this.seq ? this.seq.maxBatch : this.opts.batchSize ?? 16} (${describePlan(plan)}; ` +
+        "a smaller batch or trainable set needs less)");
     }
   }
 
