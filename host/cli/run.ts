@@ -85,7 +85,7 @@ export async function runCommand(args: string[]): Promise<number> {
   }
   outputs.forEach((f, i) => writeFileSync(f, results[i]));
   if (!values.quiet) {
-    console.error(`qedge run: ${rows} row(s), kernels=${model.kernels}, arena ${model.memory.arenaBytes} B, ` +
+    console.error(`qedge run: ${rows} row(s), kernels=${model.kernels} (${model.instantiation}), arena ${model.memory.arenaBytes} B, ` +
       `weights ${model.memory.weightBytes} B, wasm memory ${model.memory.wasmMemoryBytes} B`);
   }
   return 0;

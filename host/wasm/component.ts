@@ -93,14 +93,18 @@ function entryFor(build: KernelBuild, dir: string): ComponentManifestEntry {
   return e;
 }
 
+const plainCoreHashes = new Map<KernelBuild, string | null>();
+
 /** Was the component built from the same sources as the plain core module beside it? */
 function isFresh(e: ComponentManifestEntry): boolean {
   if (!e.plainCore) return true; // built elsewhere (e.g. into a test folder): nothing to compare
-  try {
-    return createHash("sha256").update(kernelBytes(e.build)).digest("hex") === e.plainCore;
-  } catch {
-    return true; // no plain core to compare with
+  if (!plainCoreHashes.has(e.build)) {
+    let h: string | null = null;
+    try { h = createHash("sha256").update(kernelBytes(e.build)).digest("hex"); } catch { h = null; }
+    plainCoreHashes.set(e.build, h);
   }
+  const h = plainCoreHashes.get(e.build);
+  return h === null || h === e.plainCore; // no plain core to compare with: nothing to say
 }
 
 let warnedNotReady = false;

@@ -2,9 +2,12 @@
 // core export on the same instance, and the Model load path (component by default, core on request).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { runCommand } from "../../host/cli/run.js";
 import { loadModel, loadModelSync, InvalidArgumentError, KernelBuildError } from "../../host/index.js";
-import { instantiateComponentKernels, componentKernelsReady } from "../../host/wasm/component.js";
+import { instantiateComponentKernels, componentKernelsReady, HOST_ABI_VERSION } from "../../host/wasm/component.js";
 import { OP_COPY, OP_HEADER_WORDS } from "../../assembly/abi.js";
 import { tinyFcGraph } from "../helpers/tflite-builder.js";
 import { BUILDS } from "../helpers/kernel-harness.js";
@@ -19,7 +22,7 @@ describe("kernel component: typed WIT calls", () => {
       const k = await instantiateComponentKernels(build);
       expect(k.build).toBe(build);
       expect(k.engine.version()).toBe(pkgVersion);
-      expect(k.engine.abiVersion()).toBe(1);
+      expect(k.engine.abiVersion()).toBe(HOST_ABI_VERSION);
       expect(k.engine.features()).toEqual({ simd: build !== "scalar", relaxedSimd: build === "relaxed" });
       expect(k.engine.heapBase()).toBe(k.exports.heapBase());
       expect(k.engine.memorySize()).toBe(BigInt(k.memory.buffer.byteLength));
@@ -125,5 +128,23 @@ describe("loadModel: component by default, plain core on request", () => {
     cpSync(join(ROOT, "dist", "component"), join(dir, "component"), { recursive: true });
     await expect(instantiateComponentKernels("scalar", { dir })).rejects.toThrow(/older than dist\/wasm\/kernels-scalar\.wasm/);
     await expect(instantiateComponentKernels("scalar", { dir })).rejects.toThrow(KernelBuildError);
+  });
+});
+
+describe("qedge run: component by default, --plain-core for the core module", () => {
+  afterEach(() => vi.restoreAllMocks());
+  it("both give the same output bytes and say which instantiation ran", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "qedge-run-"));
+    const model = join(dir, "fc.tflite"), input = join(dir, "in.bin");
+    writeFileSync(model, tinyFcGraph().build());
+    writeFileSync(input, Int8Array.of(3, -9, 44, 127, -128, 0, 5, 6));
+    const err: string[] = [];
+    vi.spyOn(console, "error").mockImplementation((...a) => { err.push(a.join(" ")); });
+    expect(await runCommand([model, "-i", input, "-o", join(dir, "c.bin")])).toBe(0);
+    expect(await runCommand([model, "-i", input, "-o", join(dir, "p.bin"), "--plain-core"])).toBe(0);
+    expect(err[0]).toMatch(/kernels=\w+ \(component\)/);
+    expect(err[1]).toMatch(/kernels=\w+ \(core\)/);
+    expect(readFileSync(join(dir, "c.bin"))).toEqual(readFileSync(join(dir, "p.bin")));
+    expect(readFileSync(join(dir, "c.bin")).byteLength).toBe(6);
   });
 });
