@@ -410,9 +410,13 @@ export class Trainer {
     m.invokeStepwise((i) => { if (i === s.boundaryOp) into.set(m.tensor(s.boundary) as Int8Array); });
   }
 
-  /** Fill the section's input buffer with samples idx[from..from+n) (features from the cache or the int8 prefix). */
-  private loadBatch(data: TrainData, idx: ArrayLike<number>, from: number, n: number, cache: Int8Array | null): void {
+  /**
+   * Fill the section's input buffer with samples idx[from..from+n) (features from the cache or the
+   * int8 prefix), and the host label / target buffers. Returns whether targets were filled.
+   */
+  private loadBatch(data: TrainData, idx: ArrayLike<number>, from: number, n: number, cache: Int8Array | null): boolean {
     const F = this.featureSize, { scale, zeroPoint } = this.boundaryQ;
+    const withTargets = this.loss !== "crossEntropy" && (!!data.targets || this.inputBytes === this.outputSize);
     for (let j = 0; j < n; j++) {
       const i = idx[from + j];
       let row: Int8Array;
@@ -421,22 +425,21 @@ export class Trainer {
       const x = this.seq.kernels.f32(this.seq.acts[0] + 4 * j * F, F);
       for (let k = 0; k < F; k++) x[k] = Math.fround(scale * (row[k] - zeroPoint));
       if (data.labels) this.labelBuf[j] = data.labels[i];
-      if (this.loss !== "crossEntropy" && (data.targets || this.inputBytes === this.outputSize)) {
-        // (checkData made sure a mean-squared-error run has targets or reconstructs its input)
-        this.targetBuf.set(this.targetOf(data, i), j * this.outputSize);
-      }
+      // (checkData made sure a mean-squared-error run has targets or reconstructs its input)
+      if (withTargets) this.targetBuf.set(this.targetOf(data, i), j * this.outputSize);
     }
+    return withTargets;
   }
 
   /** Forward, loss and gradients for the loaded batch; returns the mean loss. */
-  private lossAndGradients(n: number, hasLabels: boolean): number {
+  private lossAndGradients(n: number, hasLabels: boolean, hasTargets: boolean): number {
     const seq = this.seq;
     const out = seq.forward(n);
     let loss: number;
     if (this.customLoss) {
       const grad = seq.kernels.f32(seq.dActs[seq.layers.length], n * this.outputSize);
       loss = this.customLoss(out, {
-        n, labels: hasLabels ? this.labelBuf.subarray(0, n) : null, targets: this.targetBuf.subarray(0, n * this.outputSize),
+        n, labels: hasLabels ? this.labelBuf.subarray(0, n) : null, targets: hasTargets ? this.targetBuf.subarray(0, n * this.outputSize) : null,
       }, grad);
       if (typeof loss !== "number") throw new InvalidArgumentError("the custom loss must return the batch's mean loss (a number)");
     } else if (this.loss === "crossEntropy") {
@@ -456,8 +459,8 @@ export class Trainer {
     const n = this.checkData(batch, "batch", true);
     if (n < 1 || n > this.seq.maxBatch) throw new InvalidArgumentError(`a batch holds 1..${this.seq.maxBatch} samples, got ${n}`);
     const idx = Array.from({ length: n }, (_, i) => i);
-    this.loadBatch(batch, idx, 0, n, null);
-    return this.lossAndGradients(n, !!batch.labels);
+    const hasTargets = this.loadBatch(batch, idx, 0, n, null);
+    return this.lossAndGradients(n, !!batch.labels, hasTargets);
   }
 
   /** One training step on a batch (features through the int8 prefix): gradients, then an optimizer update. Returns the loss. */
@@ -509,8 +512,8 @@ export class Trainer {
       let sum = 0, seen = 0, steps = 0;
       for (let from = 0; from < count; from += batchSize) {
         const n = Math.min(batchSize, count - from);
-        this.loadBatch(data, order, from, n, cache);
-        const loss = this.lossAndGradients(n, !!data.labels);
+        const hasTargets = this.loadBatch(data, order, from, n, cache);
+        const loss = this.lossAndGradients(n, !!data.labels, hasTargets);
         this.applyUpdate(loss, n);
         sum += loss * n; seen += n; steps++;
         if (this.opts.shouldStop?.({ phase: "step", step: this.steps, epoch: this.epochs, loss })) { stopped = true; break; }
