@@ -8,9 +8,10 @@
 export function saturatingRoundingDoublingHighMul(a: i32, b: i32): i32 {
   if (a == b && a == i32.MIN_VALUE) return i32.MAX_VALUE;
   const ab: i64 = <i64>a * <i64>b;
-  const nudge: i64 = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
-  // C-style truncating division by 2^31.
-  return <i32>((ab + nudge) / (<i64>1 << 31));
+  // TFLite: nudge = ab >= 0 ? 2^30 : 1 - 2^30, then C-style truncating division by 2^31.
+  // For every ab that equals floor((ab + 2^30) / 2^31), i.e. one arithmetic shift: no 64-bit
+  // division (slow, above all in the scalar build).
+  return <i32>((ab + (<i64>1 << 30)) >> 31);
 }
 
 // gemmlowp RoundingDivideByPOT: arithmetic shift right with round-half-away-from-zero.

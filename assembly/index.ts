@@ -59,3 +59,6 @@ export function features(): i32 {
   if (ASC_FEATURE_RELAXED_SIMD) f |= 2;
   return f;
 }
+
+// Kernel self-test against golden vectors (traps on a mismatch): see selftest.ts.
+export { selftest } from "./selftest";

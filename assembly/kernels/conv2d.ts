@@ -23,7 +23,7 @@
 // partial sums directly; the scalar loop reads the same layout.
 import { param } from "../fixedpoint";
 import {
-  requantizeOne, requantize4, narrowClamp8, storeBytes, rqFast, rqLeft, rqRoundZp,
+  requantizeOne, requantize4, requantize4Fast, rqConst, narrowClamp8, storeBytes, rqFast, rqLeft, rqRoundZp,
 } from "./requantize";
 
 export function conv2d(p: usize): void {
@@ -157,7 +157,7 @@ function zeroI16(dst: usize, n: i32): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Scalar path: one gathered row, then a plain dot product per output channel.
+// Scalar path: one gathered row per output pixel, then dot products with 8 channels at a time.
 function conv2dScalar(p: usize): void {
   loadGeometry(p);
   const weights = <usize>param(p, 1);
@@ -179,16 +179,36 @@ function conv2dScalar(p: usize): void {
     for (let oy = 0; oy < OH; oy++) {
       for (let ox = 0; ox < OW; ox++) {
         gatherRow(row, b, oy, ox);
-        for (let oc = 0; oc < OC; oc++) {
-          let acc = load<i32>(bias + (<usize>oc << 2));
-          let w = weights + <usize>((oc >> 3) * KP * 16 + ((oc & 7) << 1));
+        // Eight output channels at a time: each weight block (16 bytes) is read once.
+        let wp = weights;
+        for (let g = 0; g < OC; g += 8) {
+          const bg = bias + (<usize>g << 2);
+          let a0 = load<i32>(bg), a1 = load<i32>(bg, 4), a2 = load<i32>(bg, 8), a3 = load<i32>(bg, 12);
+          let a4 = load<i32>(bg, 16), a5 = load<i32>(bg, 20), a6 = load<i32>(bg, 24), a7 = load<i32>(bg, 28);
           let x = row;
           for (let q = 0; q < KP; q++) {
-            acc += <i32>load<i16>(x) * <i32>load<i8>(w) + <i32>load<i16>(x, 2) * <i32>load<i8>(w, 1);
+            const x0 = <i32>load<i16>(x), x1 = <i32>load<i16>(x, 2);
+            a0 += x0 * <i32>load<i8>(wp) + x1 * <i32>load<i8>(wp, 1);
+            a1 += x0 * <i32>load<i8>(wp, 2) + x1 * <i32>load<i8>(wp, 3);
+            a2 += x0 * <i32>load<i8>(wp, 4) + x1 * <i32>load<i8>(wp, 5);
+            a3 += x0 * <i32>load<i8>(wp, 6) + x1 * <i32>load<i8>(wp, 7);
+            a4 += x0 * <i32>load<i8>(wp, 8) + x1 * <i32>load<i8>(wp, 9);
+            a5 += x0 * <i32>load<i8>(wp, 10) + x1 * <i32>load<i8>(wp, 11);
+            a6 += x0 * <i32>load<i8>(wp, 12) + x1 * <i32>load<i8>(wp, 13);
+            a7 += x0 * <i32>load<i8>(wp, 14) + x1 * <i32>load<i8>(wp, 15);
             x += 4;
-            w += 16;
+            wp += 16;
           }
-          store<i8>(out + <usize>oc, <i8>requantizeOne(acc, rq, OCp, oc, outZp, actMin, actMax));
+          const n = OC - g;
+          const o = out + <usize>g;
+          store<i8>(o, <i8>requantizeOne(a0, rq, OCp, g, outZp, actMin, actMax));
+          if (n > 1) store<i8>(o, <i8>requantizeOne(a1, rq, OCp, g + 1, outZp, actMin, actMax), 1);
+          if (n > 2) store<i8>(o, <i8>requantizeOne(a2, rq, OCp, g + 2, outZp, actMin, actMax), 2);
+          if (n > 3) store<i8>(o, <i8>requantizeOne(a3, rq, OCp, g + 3, outZp, actMin, actMax), 3);
+          if (n > 4) store<i8>(o, <i8>requantizeOne(a4, rq, OCp, g + 4, outZp, actMin, actMax), 4);
+          if (n > 5) store<i8>(o, <i8>requantizeOne(a5, rq, OCp, g + 5, outZp, actMin, actMax), 5);
+          if (n > 6) store<i8>(o, <i8>requantizeOne(a6, rq, OCp, g + 6, outZp, actMin, actMax), 6);
+          if (n > 7) store<i8>(o, <i8>requantizeOne(a7, rq, OCp, g + 7, outZp, actMin, actMax), 7);
         }
         out += <usize>OC;
       }
@@ -264,6 +284,30 @@ function conv2dSimd(p: usize): void {
       }
       const n = OC - g < 8 ? OC - g : 8;
       let dst = out0 + <usize>g;
+      if (fast) {
+        // The channel constants once for the four pixels.
+        const m0 = rqConst(rq, OCp, g, 0), h0 = rqConst(rq, OCp, g, 1), l0 = rqConst(rq, OCp, g, 2), s0 = rqConst(rq, OCp, g, 3);
+        const m1 = rqConst(rq, OCp, g + 4, 0), h1 = rqConst(rq, OCp, g + 4, 1);
+        const l1 = rqConst(rq, OCp, g + 4, 2), s1 = rqConst(rq, OCp, g + 4, 3);
+        storeBytes(dst, narrowClamp8(requantize4Fast(a0, m0, h0, l0, s0, roundZp),
+          requantize4Fast(b0, m1, h1, l1, s1, roundZp), actMin, actMax), n);
+        if (rows > 1) {
+          dst += <usize>OC;
+          storeBytes(dst, narrowClamp8(requantize4Fast(a1, m0, h0, l0, s0, roundZp),
+            requantize4Fast(b1, m1, h1, l1, s1, roundZp), actMin, actMax), n);
+        }
+        if (rows > 2) {
+          dst += <usize>OC;
+          storeBytes(dst, narrowClamp8(requantize4Fast(a2, m0, h0, l0, s0, roundZp),
+            requantize4Fast(b2, m1, h1, l1, s1, roundZp), actMin, actMax), n);
+        }
+        if (rows > 3) {
+          dst += <usize>OC;
+          storeBytes(dst, narrowClamp8(requantize4Fast(a3, m0, h0, l0, s0, roundZp),
+            requantize4Fast(b3, m1, h1, l1, s1, roundZp), actMin, actMax), n);
+        }
+        continue;
+      }
       storeBytes(dst, narrowClamp8(
         requantize4(a0, rq, OCp, g, fast, left, roundZp, outZp),
         requantize4(b0, rq, OCp, g + 4, fast, left, roundZp, outZp), actMin, actMax), n);

@@ -33,7 +33,45 @@ export function depthwiseConv2d(p: usize): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Scalar path: TFLite Micro's loop order.
+// Interior pixels: every tap inside the input, so no bounds checks and the zero point folded
+// into the bias. Both paths use this.
+
+/** Input offsets of the taps (bytes, relative to the first tap), for interior pixels. */
+const MAX_TAPS = 256;
+const TAP_OFFSETS = memory.data(4 * (MAX_TAPS + 2), 16);
+/** Interior output ranges [gOyA, gOyB) x [gOxA, gOxB) of the current call (empty if none). */
+let gOyA = 0, gOyB = 0, gOxA = 0, gOxB = 0;
+
+function setupInterior(
+  H: i32, W: i32, IC: i32, OH: i32, OW: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32,
+  padT: i32, padL: i32,
+): void {
+  const T = KH * KW;
+  let oyA = (padT + SH - 1) / SH;
+  let oyB = (H - 1 + padT - (KH - 1) * DH) >= 0 ? (H - 1 + padT - (KH - 1) * DH) / SH + 1 : 0;
+  let oxA = (padL + SW - 1) / SW;
+  let oxB = (W - 1 + padL - (KW - 1) * DW) >= 0 ? (W - 1 + padL - (KW - 1) * DW) / SW + 1 : 0;
+  if (oyB > OH) oyB = OH;
+  if (oxB > OW) oxB = OW;
+  if (T > MAX_TAPS || oyA >= oyB || oxA >= oxB) { oyA = 0; oyB = 0; oxA = 0; oxB = 0; }
+  gOyA = oyA; gOyB = oyB; gOxA = oxA; gOxB = oxB;
+  if (T > MAX_TAPS) return;
+  for (let t = 0; t < T; t++) {
+    const ky = t / KW, kx = t - (t / KW) * KW;
+    store<i32>(TAP_OFFSETS + (<usize>t << 2), (ky * DH * W + kx * DW) * IC);
+  }
+  // An odd tap count pairs the last tap with itself (its partner weights are 0).
+  store<i32>(TAP_OFFSETS + (<usize>T << 2), T > 0 ? load<i32>(TAP_OFFSETS + (<usize>(T - 1) << 2)) : 0);
+}
+
+// @ts-ignore: decorator
+@inline
+function tapOffset(t: i32): usize {
+  return <usize>load<i32>(TAP_OFFSETS + (<usize>t << 2));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scalar path: TFLite Micro's loop order at the borders; interior pixels walk the tap offsets.
 function depthwiseScalar(p: usize): void {
   const input = <usize>param(p, 0);
   const weights = <usize>param(p, 1);
@@ -46,13 +84,51 @@ function depthwiseScalar(p: usize): void {
   const SH = param(p, 15), SW = param(p, 16), DH = param(p, 17), DW = param(p, 18);
   const padT = param(p, 19), padL = param(p, 20);
   const inZp = param(p, 21), outZp = param(p, 22), actMin = param(p, 23), actMax = param(p, 24);
+  const biasFolded = <usize>param(p, 26);
   const OCp = (OC + 7) & ~7;
+  const T = KH * KW;
+  setupInterior(H, W, IC, OH, OW, KH, KW, SH, SW, DH, DW, padT, padL);
+  const oyA = gOyA, oyB = gOyB, oxA = gOxA, oxB = gOxB;
+  const wStride = <usize>OC;
+  const o0 = tapOffset(0), o1 = tapOffset(1), o2 = tapOffset(2), o3 = tapOffset(3), o4 = tapOffset(4);
+  const o5 = tapOffset(5), o6 = tapOffset(6), o7 = tapOffset(7), o8 = tapOffset(8);
   let out = output;
   for (let b = 0; b < N; b++) {
     for (let oy = 0; oy < OH; oy++) {
       const iy0 = oy * SH - padT;
+      const rowInterior = oy >= oyA && oy < oyB;
       for (let ox = 0; ox < OW; ox++) {
         const ix0 = ox * SW - padL;
+        if (rowInterior && ox >= oxA && ox < oxB) {
+          const xp = input + <usize>(((b * H + iy0) * W + ix0) * IC);
+          for (let oc = 0; oc < OC; oc++) {
+            const xc = xp + <usize>(mult == 1 ? oc : oc / mult);
+            let acc = load<i32>(biasFolded + (<usize>oc << 2));
+            let w = weights + <usize>oc;
+            if (T == 9) {
+              // 3x3: the tap offsets live in locals.
+              acc += <i32>load<i8>(xc + o0) * <i32>load<i8>(w)
+                + <i32>load<i8>(xc + o1) * <i32>load<i8>(w + wStride)
+                + <i32>load<i8>(xc + o2) * <i32>load<i8>(w + 2 * wStride)
+                + <i32>load<i8>(xc + o3) * <i32>load<i8>(w + 3 * wStride)
+                + <i32>load<i8>(xc + o4) * <i32>load<i8>(w + 4 * wStride)
+                + <i32>load<i8>(xc + o5) * <i32>load<i8>(w + 5 * wStride)
+                + <i32>load<i8>(xc + o6) * <i32>load<i8>(w + 6 * wStride)
+                + <i32>load<i8>(xc + o7) * <i32>load<i8>(w + 7 * wStride)
+                + <i32>load<i8>(xc + o8) * <i32>load<i8>(w + 8 * wStride);
+            } else {
+              let off = TAP_OFFSETS;
+              for (let t = 0; t < T; t++) {
+                acc += <i32>load<i8>(xc + <usize>load<i32>(off)) * <i32>load<i8>(w);
+                off += 4;
+                w += wStride;
+              }
+            }
+            store<i8>(out + <usize>oc, <i8>requantizeOne(acc, rq, OCp, oc, outZp, actMin, actMax));
+          }
+          out += <usize>OC;
+          continue;
+        }
         for (let ic = 0; ic < IC; ic++) {
           for (let m = 0; m < mult; m++) {
             const oc = ic * mult + m;
@@ -85,9 +161,6 @@ function depthwiseScalar(p: usize): void {
 // weights. Border pixels subtract the zero point and accumulate the valid taps one at a time.
 // Channels past the last multiple of 8 use the scalar formula.
 
-/** Input offsets of the taps (bytes, relative to the first tap), for interior pixels. */
-const MAX_TAPS = 256;
-const TAP_OFFSETS = memory.data(4 * (MAX_TAPS + 2), 16);
 
 function depthwiseSimd(p: usize): void {
   const input = <usize>param(p, 0);
@@ -114,20 +187,8 @@ function depthwiseSimd(p: usize): void {
   const actMin = i16x8.splat(<i16>actMinS), actMax = i16x8.splat(<i16>actMaxS);
   const fast = rqFast(rq), left = rqLeft(rq), roundZp = rqRoundZp(rq, outZpS);
 
-  // Interior output ranges [oyA, oyB) x [oxA, oxB): every tap inside the input.
-  let oyA = (padT + SH - 1) / SH;
-  let oyB = (H - 1 + padT - (KH - 1) * DH) >= 0 ? (H - 1 + padT - (KH - 1) * DH) / SH + 1 : 0;
-  let oxA = (padL + SW - 1) / SW;
-  let oxB = (W - 1 + padL - (KW - 1) * DW) >= 0 ? (W - 1 + padL - (KW - 1) * DW) / SW + 1 : 0;
-  if (oyB > OH) oyB = OH;
-  if (oxB > OW) oxB = OW;
-  if (T > MAX_TAPS || oyA >= oyB || oxA >= oxB) { oyA = 0; oyB = 0; oxA = 0; oxB = 0; }
-  for (let t = 0; t < T; t++) {
-    const ky = t / KW, kx = t - (t / KW) * KW;
-    store<i32>(TAP_OFFSETS + (<usize>t << 2), (ky * DH * W + kx * DW) * IC);
-  }
-  // An odd tap count pairs the last tap with itself (its partner weights are 0).
-  store<i32>(TAP_OFFSETS + (<usize>T << 2), T > 0 ? load<i32>(TAP_OFFSETS + (<usize>(T - 1) << 2)) : 0);
+  setupInterior(H, W, IC, OH, OW, KH, KW, SH, SW, DH, DW, padT, padL);
+  const oyA = gOyA, oyB = gOyB, oxA = gOxA, oxB = gOxB;
 
   let out = output;
   for (let b = 0; b < N; b++) {
@@ -139,8 +200,15 @@ function depthwiseSimd(p: usize): void {
       let ky0 = 0, ky1 = KH;
       while (ky0 < KH && iy0 + ky0 * DH < 0) ky0++;
       while (ky1 > ky0 && iy0 + (ky1 - 1) * DH >= H) ky1--;
+      // 3x3, depth multiplier 1, 8-channel blocks: the row's interior pixels in one sweep.
+      const sweep = rowInterior && T == 9 && !broadcast && OC8 == OC;
+      if (sweep) {
+        interiorRow3x3(img + <usize>((iy0 * W + oxA * SW - padL) * IC), <usize>(SW * IC), oxB - oxA,
+          out + <usize>(oxA * OC), <usize>OC, pairs, biasFolded, OC8, rq, OCp, fast, left, roundZp, outZp, actMin, actMax);
+      }
       for (let ox = 0; ox < OW; ox++) {
         const ix0 = ox * SW - padL;
+        if (sweep && ox >= oxA && ox < oxB) { out += <usize>OC; continue; }
         if (rowInterior && ox >= oxA && ox < oxB) {
           const xp = img + <usize>((iy0 * W + ix0) * IC);
           if (broadcast) interiorBroadcast(xp, pairs, biasFolded, out, OC8, nPairs, blockBytes,
@@ -189,6 +257,54 @@ function depthwiseSimd(p: usize): void {
         out += <usize>OC;
       }
     }
+  }
+}
+
+// A run of `count` interior pixels of one output row (input step xStep bytes, output step
+// outStep), 3x3 kernel, depth multiplier 1, OC a multiple of 8: per 8-channel block, the five
+// tap pairs' weights are loaded once and the tap offsets are locals.
+function interiorRow3x3(
+  xp: usize, xStep: usize, count: i32, out: usize, outStep: usize, pairs: usize, biasFolded: usize,
+  OC8: i32, rq: usize, OCp: i32, fast: bool, left: bool, roundZp: v128, outZp: v128, actMin: v128, actMax: v128,
+): void {
+  const o0 = tapOffset(0), o1 = tapOffset(1), o2 = tapOffset(2), o3 = tapOffset(3), o4 = tapOffset(4);
+  const o5 = tapOffset(5), o6 = tapOffset(6), o7 = tapOffset(7), o8 = tapOffset(8);
+  let wb = pairs;
+  for (let c = 0; c < OC8; c += 8) {
+    const b0 = v128.load(biasFolded + (<usize>c << 2));
+    const b1 = v128.load(biasFolded + (<usize>c << 2), 16);
+    const w0l = v128.load8x8_s(wb), w0h = v128.load8x8_s(wb, 8);
+    const w1l = v128.load8x8_s(wb, 16), w1h = v128.load8x8_s(wb, 24);
+    const w2l = v128.load8x8_s(wb, 32), w2h = v128.load8x8_s(wb, 40);
+    const w3l = v128.load8x8_s(wb, 48), w3h = v128.load8x8_s(wb, 56);
+    const w4l = v128.load8x8_s(wb, 64), w4h = v128.load8x8_s(wb, 72);
+    let xc = xp + <usize>c;
+    let dst = out + <usize>c;
+    for (let i = 0; i < count; i++) {
+      let a0 = b0, a1 = b1;
+      let x0 = v128.load8x8_s(xc + o0), x1 = v128.load8x8_s(xc + o1);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), w0l));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), w0h));
+      x0 = v128.load8x8_s(xc + o2); x1 = v128.load8x8_s(xc + o3);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), w1l));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), w1h));
+      x0 = v128.load8x8_s(xc + o4); x1 = v128.load8x8_s(xc + o5);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), w2l));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), w2h));
+      x0 = v128.load8x8_s(xc + o6); x1 = v128.load8x8_s(xc + o7);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), w3l));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), w3h));
+      // The ninth tap pairs with itself; its partner weights are 0.
+      x0 = v128.load8x8_s(xc + o8);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x0, 0, 8, 1, 9, 2, 10, 3, 11), w4l));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x0, 4, 12, 5, 13, 6, 14, 7, 15), w4h));
+      v128.store64_lane(dst, narrowClamp8(
+        requantize4(a0, rq, OCp, c, fast, left, roundZp, outZp),
+        requantize4(a1, rq, OCp, c + 4, fast, left, roundZp, outZp), actMin, actMax), 0);
+      xc += xStep;
+      dst += outStep;
+    }
+    wb += 80;
   }
 }
 

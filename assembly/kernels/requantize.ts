@@ -17,7 +17,7 @@
 //   t + 28n.. 32n: i32 2^(E - e)        (fast path: aligns every channel on the shift E)
 // The scalar path uses multiplier/shift with assembly/fixedpoint.ts; the SIMD paths the other
 // columns. All give the bits of TFLite's double-rounding MultiplyByQuantizedMultiplier.
-import { multiplyByQuantizedMultiplier, clampI32 } from "../fixedpoint";
+import { roundingDivideByPOT, clampI32 } from "../fixedpoint";
 
 export const RQ_HEADER: usize = 16;
 /** The common shift E of the fast path (host: FAST_SHIFT in conv_common.ts). */
@@ -35,11 +35,21 @@ export function rqShift(rq: usize, n: i32, c: i32): i32 {
   return load<i32>(rq + RQ_HEADER + (<usize>n * 12) + (<usize>c << 2));
 }
 
-/** Scalar: acc (bias already added) -> clamped output value. */
+/**
+ * Scalar: acc (bias already added) -> clamped output value. TFLite's MultiplyByQuantizedMultiplier
+ * (assembly/fixedpoint.ts) with its C-style division by 2^31 written as a shift: for a
+ * multiplier m >= 0, trunc((x*m + nudge) / 2^31) == (x*m + 2^30) >> 31 for both signs of x*m
+ * (see requantize4), and the saturating case (x == m == INT32_MIN) cannot occur.
+ */
 // @ts-ignore: decorator
 @inline
 export function requantizeOne(acc: i32, rq: usize, n: i32, c: i32, outZp: i32, actMin: i32, actMax: i32): i32 {
-  const v = multiplyByQuantizedMultiplier(acc, rqMultiplier(rq, n, c), rqShift(rq, n, c)) + outZp;
+  const shift = rqShift(rq, n, c);
+  const left = shift > 0 ? shift : 0;
+  const right = shift > 0 ? 0 : -shift;
+  const x = acc * (1 << left);
+  const s = <i32>((<i64>x * <i64>rqMultiplier(rq, n, c) + (1 << 30)) >> 31);
+  const v = roundingDivideByPOT(s, right) + outZp;
   return clampI32(v, actMin, actMax);
 }
 
@@ -105,6 +115,27 @@ export function requantize4(
   const tHi = f64x2.add(f64x2.mul(sHi, v128.load(sc, 16)), v128.or(v128.and(sHi, signBit), half));
   const rr = v128.shuffle<i32>(i32x4.trunc_sat_f64x2_s_zero(tLo), i32x4.trunc_sat_f64x2_s_zero(tHi), 0, 1, 4, 5);
   return i32x4.add(rr, outZp);
+}
+
+// The fast path of requantize4 with the channel constants already in registers (loaded once
+// per channel group with rqConst): m multiplier, hi/lo the clamp bounds, al the alignment.
+// @ts-ignore: decorator
+@inline
+export function requantize4Fast(acc: v128, m: v128, hi: v128, lo: v128, al: v128, roundZp: v128): v128 {
+  const half30 = i64x2.splat(1 << 30);
+  const pl = i64x2.shl(i64x2.add(i64x2.extmul_low_i32x4_s(acc, m), half30), 1);
+  const ph = i64x2.shl(i64x2.add(i64x2.extmul_high_i32x4_s(acc, m), half30), 1);
+  const s = v128.shuffle<i32>(pl, ph, 1, 3, 5, 7);
+  const aligned = i32x4.mul(i32x4.max_s(i32x4.min_s(s, hi), lo), al);
+  return i32x4.shr_s(i32x4.add(i32x4.add(aligned, roundZp), i32x4.shr_s(aligned, 31)), FAST_SHIFT);
+}
+
+/** Column k of the table for channels c..c+3: 0 multiplier, 1 upper bound, 2 lower bound, 3 alignment. */
+// @ts-ignore: decorator
+@inline
+export function rqConst(rq: usize, nc: i32, c: i32, k: i32): v128 {
+  const n = <usize>nc;
+  return v128.load(rq + RQ_HEADER + (n << 3) + n * (k == 0 ? 0 : <usize>(8 + 4 * k)) + (<usize>c << 2));
 }
 
 /**

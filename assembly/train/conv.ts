@@ -87,14 +87,15 @@ export function conv2dForward(g: usize, x: usize, w: usize, b: usize, y: usize, 
   }
 }
 
-// dw, db accumulate (+=); dx is overwritten, skipped when dx == 0. scratch: KH*KW*C*O floats.
+// dw, db accumulate (+=); dx is overwritten. Each of dx, dw, db is skipped when its pointer is 0.
+// scratch: KH*KW*C*O floats.
 export function conv2dBackward(g: usize, x: usize, w: usize, dy: usize, dx: usize, dw: usize, db: usize, scratch: usize): void {
   const N = word(g, 0), H = word(g, 1), W = word(g, 2), C = word(g, 3);
   const OH = word(g, 4), OW = word(g, 5), O = word(g, 6), KH = word(g, 7), KW = word(g, 8);
   const sh = word(g, 9), sw = word(g, 10), pt = word(g, 11), pl = word(g, 12);
   const K = KH * KW * C;
   if (dx != 0) zeroF32(dx, N * H * W * C);
-  zeroF32(scratch, K * O); // weight gradient for this call, HWIO
+  if (dw != 0) zeroF32(scratch, K * O); // weight gradient for this call, HWIO
   let dyp = dy;
   for (let n = 0; n < N; n++) {
     const xn = n * H * W * C;
@@ -104,12 +105,14 @@ export function conv2dBackward(g: usize, x: usize, w: usize, dy: usize, dx: usiz
       for (let ow = 0; ow < OW; ow++) {
         const iw0 = ow * sw - pl;
         const kw0 = imax(0, -iw0), kw1 = imin(KW, W - iw0);
-        axpy(db, dyp, 1, O);
-        for (let kh = kh0; kh < kh1; kh++) {
-          for (let kw = kw0; kw < kw1; kw++) {
-            const xs = x + f4(xn + ((ih0 + kh) * W + iw0 + kw) * C);
-            const ds = scratch + f4((kh * KW + kw) * C * O);
-            for (let c = 0; c < C; c++) axpy(ds + f4(c * O), dyp, load<f32>(xs + f4(c)), O);
+        if (db != 0) axpy(db, dyp, 1, O);
+        if (dw != 0) {
+          for (let kh = kh0; kh < kh1; kh++) {
+            for (let kw = kw0; kw < kw1; kw++) {
+              const xs = x + f4(xn + ((ih0 + kh) * W + iw0 + kw) * C);
+              const ds = scratch + f4((kh * KW + kw) * C * O);
+              for (let c = 0; c < C; c++) axpy(ds + f4(c * O), dyp, load<f32>(xs + f4(c)), O);
+            }
           }
         }
         if (dx != 0) {
@@ -125,6 +128,7 @@ export function conv2dBackward(g: usize, x: usize, w: usize, dy: usize, dx: usiz
       }
     }
   }
+  if (dw == 0) return;
   for (let o = 0; o < O; o++) {
     for (let k = 0; k < K; k++) {
       const p = dw + f4(o * K + k);

@@ -15,7 +15,8 @@ export function denseForward(x: usize, w: usize, b: usize, y: usize, n: i32, inD
 }
 
 // Gradients from dy [n, outDim]: dw and db are ACCUMULATED (+=), so a caller zeroes them once
-// per step; dx [n, inDim] is overwritten, and skipped when dx == 0 (first layer).
+// per step; dx [n, inDim] is overwritten. Each of dx, dw, db is skipped when its pointer is 0
+// (first layer; frozen weights or bias).
 export function denseBackward(
   x: usize, w: usize, dy: usize, dx: usize, dw: usize, db: usize, n: i32, inDim: i32, outDim: i32,
 ): void {
@@ -24,9 +25,11 @@ export function denseBackward(
     const dyr = dy + ((<usize>r * outDim) << 2);
     for (let o = 0; o < outDim; o++) {
       const g = load<f32>(dyr + (<usize>o << 2));
-      const dbo = db + (<usize>o << 2);
-      store<f32>(dbo, load<f32>(dbo) + g);
-      axpy(dw + ((<usize>o * inDim) << 2), xr, g, inDim);
+      if (db != 0) {
+        const dbo = db + (<usize>o << 2);
+        store<f32>(dbo, load<f32>(dbo) + g);
+      }
+      if (dw != 0) axpy(dw + ((<usize>o * inDim) << 2), xr, g, inDim);
     }
     if (dx != 0) {
       const dxr = dx + ((<usize>r * inDim) << 2);

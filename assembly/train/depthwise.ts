@@ -40,7 +40,7 @@ export function depthwiseForward(g: usize, x: usize, w: usize, b: usize, y: usiz
   }
 }
 
-// dw, db accumulate (+=); dx is overwritten, skipped when dx == 0.
+// dw, db accumulate (+=); dx is overwritten. Each of dx, dw, db is skipped when its pointer is 0.
 export function depthwiseBackward(g: usize, x: usize, w: usize, dy: usize, dx: usize, dw: usize, db: usize): void {
   const N = word(g, 0), H = word(g, 1), W = word(g, 2), C = word(g, 3);
   const OH = word(g, 4), OW = word(g, 5), M = word(g, 6), KH = word(g, 7), KW = word(g, 8);
@@ -55,13 +55,13 @@ export function depthwiseBackward(g: usize, x: usize, w: usize, dy: usize, dx: u
         const iw0 = ow * sw - pl;
         const kw0 = imax(0, -iw0), kw1 = imin(KW, W - iw0);
         const dyp = dy + f4(((n * OH + oh) * OW + ow) * OC);
-        axpy(db, dyp, 1, OC);
+        if (db != 0) axpy(db, dyp, 1, OC);
         for (let kh = kh0; kh < kh1; kh++) {
           for (let kw = kw0; kw < kw1; kw++) {
             const xo = f4(((n * H + ih0 + kh) * W + iw0 + kw) * C);
             const wo = f4((kh * KW + kw) * OC);
             if (M == 1) {
-              mulAcc(dw + wo, dyp, x + xo, C);
+              if (dw != 0) mulAcc(dw + wo, dyp, x + xo, C);
               if (dx != 0) mulAcc(dx + xo, dyp, w + wo, C);
             } else {
               for (let c = 0; c < C; c++) {
@@ -70,7 +70,7 @@ export function depthwiseBackward(g: usize, x: usize, w: usize, dy: usize, dx: u
                 for (let j = 0; j < M; j++) {
                   const oc = f4(c * M + j);
                   const gy = load<f32>(dyp + oc);
-                  store<f32>(dw + wo + oc, load<f32>(dw + wo + oc) + gy * xv);
+                  if (dw != 0) store<f32>(dw + wo + oc, load<f32>(dw + wo + oc) + gy * xv);
                   gx += gy * load<f32>(w + wo + oc);
                 }
                 if (dx != 0) store<f32>(dx + xo + f4(c), load<f32>(dx + xo + f4(c)) + gx);

@@ -8,7 +8,7 @@ import { InvalidArgumentError } from "../errors.js";
 import type { KernelChoice } from "../wasm/kernels.js";
 
 export const BENCH_HELP = `usage: qedge bench MODEL [--input FILE] [--runs N] [--warmup N]
-                   [--kernels auto|scalar|simd|relaxed] [--json]
+                   [--kernels auto|scalar|simd|relaxed] [--plain-core] [--json]
 
 Loads a .tflite model, times the load and the first invoke, then WARMUP untimed invokes and
 RUNS timed ones, and prints the median / p10 / p90 latency with the model's memory use.
@@ -19,6 +19,9 @@ RUNS timed ones, and prints the median / p10 / p90 latency with the model's memo
   --warmup N    untimed invokes before timing (default 20)
   --kernels     kernel build: auto (default), scalar, simd or relaxed
                 (Node 20: relaxed needs node --experimental-wasm-relaxed-simd)
+  --plain-core  measure only the plain core-module instantiation; by default the WASI component
+                path (the default runtime path) is measured and then the plain core module, and
+                the component's overhead is reported
   --json        print one JSON object on stdout instead of the text report
 Steady-state numbers are steadier with node --no-liftoff (V8 tier-up otherwise stalls early calls).`;
 
@@ -28,6 +31,7 @@ export interface BenchArgs {
   runs: number;
   warmup: number;
   kernels: KernelChoice;
+  plainCore: boolean;
   json: boolean;
 }
 
@@ -52,6 +56,7 @@ export function parseBenchArgs(args: string[]): BenchArgs | null {
         warmup: { type: "string", short: "w" },
         kernels: { type: "string", short: "k" },
         json: { type: "boolean" },
+        "plain-core": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -73,6 +78,7 @@ export function parseBenchArgs(args: string[]): BenchArgs | null {
     runs: values.runs === undefined ? 200 : count("runs", values.runs, 1),
     warmup: values.warmup === undefined ? 20 : count("warmup", values.warmup, 0),
     kernels: kernels as KernelChoice,
+    plainCore: values["plain-core"] ?? false,
     json: values.json ?? false,
   };
 }
@@ -272,15 +278,33 @@ export async function benchCommand(args: string[]): Promise<number> {
   const a = parseBenchArgs(args);
   if (a === null) { console.log(BENCH_HELP); return 0; }
   const { loadModel } = await import("../index.js");
-  const report = await benchModel(readFile(a.model, "MODEL"), {
+  const bytes = readFile(a.model, "MODEL");
+  const common = {
     name: basename(a.model),
     kernels: a.kernels,
     runs: a.runs,
     warmup: a.warmup,
     input: a.input === null ? null : readFile(a.input, "--input"),
     inputLabel: a.input ?? undefined,
-    load: loadModel,
-  });
-  console.log(a.json ? JSON.stringify(report) : formatReport(report));
+  };
+  const core = (b: Uint8Array, o: { kernels: KernelChoice }) => loadModel(b, { ...o, instantiation: "core" });
+  if (a.plainCore) {
+    const report = { ...(await benchModel(bytes, { ...common, load: core })), instantiation: "core" };
+    console.log(a.json ? JSON.stringify(report) : `${formatReport(report)}\ninstantiation plain core module`);
+    return 0;
+  }
+  // Default path (WASI component) first, then the plain core module on the same input.
+  const comp = await benchModel(bytes, { ...common, load: loadModel });
+  const plain = await benchModel(bytes, { ...common, load: core });
+  const overhead = Math.round((comp.median_ms / plain.median_ms - 1) * 10000) / 100;
+  const report = {
+    ...comp, instantiation: "component",
+    plain_core_median_ms: plain.median_ms, plain_core_load_ms: plain.load_ms, component_overhead_pct: overhead,
+  };
+  console.log(a.json ? JSON.stringify(report) : [
+    formatReport(comp),
+    `instantiation WASI component; plain core module: median ${formatMs(plain.median_ms)} ms, ` +
+      `load ${formatMs(plain.load_ms)} ms; component overhead ${overhead >= 0 ? "+" : ""}${overhead}%`,
+  ].join("\n"));
   return 0;
 }

@@ -6,7 +6,7 @@ import { InvalidArgumentError } from "../errors.js";
 import type { KernelChoice } from "../wasm/kernels.js";
 
 const HELP = `usage: qedge run MODEL --input FILE [--input FILE ...] --output FILE [--output FILE ...]
-                 [--kernels auto|scalar|simd|relaxed] [--max-memory BYTES] [--quiet]
+                 [--kernels auto|scalar|simd|relaxed] [--max-memory BYTES] [--plain-core] [--quiet]
 
 Runs a .tflite model. Each --input holds the raw bytes of one graph input tensor, in order
 (input 0 first); each --output receives the raw bytes of one graph output tensor.
@@ -16,6 +16,7 @@ times, one row at a time from a fresh state, and each output file receives the N
   --kernels     kernel build: auto (default: relaxed > simd > scalar, as this engine allows),
                 scalar, simd or relaxed (Node 20: needs --experimental-wasm-relaxed-simd)
   --max-memory  refuse to run if the kernel memory would exceed this many bytes (suffix k/m ok)
+  --plain-core  instantiate the plain core kernel module instead of the WASI component
   --quiet       print nothing on success
 Exit status: 0 on success; 1 with a one-line error on bad input.`;
 
@@ -36,6 +37,7 @@ export async function runCommand(args: string[]): Promise<number> {
         output: { type: "string", multiple: true, short: "o" },
         kernels: { type: "string", default: "auto" },
         "max-memory": { type: "string" },
+        "plain-core": { type: "boolean" },
         quiet: { type: "boolean", short: "q" },
         help: { type: "boolean", short: "h" },
       },
@@ -52,6 +54,7 @@ export async function runCommand(args: string[]): Promise<number> {
   const model = await loadModel(new Uint8Array(readFileSync(positionals[0])), {
     kernels: values.kernels as KernelChoice,
     maxMemoryBytes: values["max-memory"] ? parseBytes(values["max-memory"]) : undefined,
+    instantiation: values["plain-core"] ? "core" : undefined,
   });
   if (inputs.length !== model.inputs.length) {
     throw new InvalidArgumentError(`the model has ${model.inputs.length} input(s); got ${inputs.length} --input file(s)`);
@@ -82,7 +85,7 @@ export async function runCommand(args: string[]): Promise<number> {
   }
   outputs.forEach((f, i) => writeFileSync(f, results[i]));
   if (!values.quiet) {
-    console.error(`qedge run: ${rows} row(s), kernels=${model.kernels}, arena ${model.memory.arenaBytes} B, ` +
+    console.error(`qedge run: ${rows} row(s), kernels=${model.kernels} (${model.instantiation}), arena ${model.memory.arenaBytes} B, ` +
       `weights ${model.memory.weightBytes} B, wasm memory ${model.memory.wasmMemoryBytes} B`);
   }
   return 0;

@@ -37,7 +37,7 @@ export function zooCacheDir(): string {
   return join(base, "qedge", "zoo");
 }
 
-interface CachedReport {
+export interface CachedReport {
   recipe: number;
   seed: number;
   epochs: number;
@@ -66,6 +66,58 @@ function writeAtomic(file: string, data: Uint8Array | string): void {
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, data);
   renameSync(tmp, file);
+}
+
+export interface EnsuredMnistModel {
+  tflite: Uint8Array;
+  report: CachedReport;
+  /** Held-out accuracy of the int8 file, measured now through qedge's runtime. */
+  int8Accuracy: number;
+  cached: boolean;
+  cacheFile: string;
+}
+
+/** The MNIST example model: from the cache when its recipe matches, else trained now and cached. */
+export function ensureMnistModel(o: {
+  seed?: number; epochs?: number; force?: boolean; trainKernels?: TrainBuild | "auto"; log?: (s: string) => void;
+} = {}): EnsuredMnistModel {
+  const seed = o.seed ?? 1;
+  const epochs = o.epochs ?? MNIST_DEFAULTS.epochs;
+  const log = o.log ?? (() => {});
+  const stem = epochs === MNIST_DEFAULTS.epochs ? `mnist-${seed}` : `mnist-${seed}-e${epochs}`;
+  const cacheFile = join(zooCacheDir(), `${stem}.tflite`);
+  const reportFile = join(zooCacheDir(), `${stem}.json`);
+  let tflite: Uint8Array | null = null;
+  let report: CachedReport | null = null;
+  if (!o.force && existsSync(cacheFile) && existsSync(reportFile)) {
+    try {
+      const r = JSON.parse(readFileSync(reportFile, "utf8")) as CachedReport;
+      if (r.recipe === MNIST_RECIPE_VERSION && r.seed === seed && r.epochs === epochs) {
+        tflite = new Uint8Array(readFileSync(cacheFile));
+        report = r;
+      }
+    } catch { /* unreadable cache entry: rebuild it */ }
+  }
+  if (tflite && report) {
+    // Re-measure through the runtime: this also proves the cached file still loads and runs.
+    const int8Accuracy = evaluateTflite(tflite, mnistTestSet(seed, report.test_count), MNIST_INPUT_QUANT).accuracy;
+    log(`using cached ${cacheFile}`);
+    return { tflite, report, int8Accuracy, cached: true, cacheFile };
+  }
+  log(`training the MNIST example (seed ${seed}, ${epochs} epochs)...`);
+  const r = buildMnistModel({
+    seed, epochs, build: o.trainKernels ?? "auto",
+    onEpoch: (e) => log(`  epoch ${e.epoch + 1}/${epochs}: loss ${e.loss.toFixed(4)} (${e.seconds.toFixed(1)} s)`),
+  });
+  report = {
+    recipe: MNIST_RECIPE_VERSION, seed, epochs,
+    float_accuracy: r.floatAccuracy, int8_accuracy: r.int8Accuracy, agreement: r.agreement,
+    train_seconds: r.trainSeconds, train_count: r.trainCount, test_count: r.testCount,
+    calibration_count: r.calibrationCount, train_kernels: r.trainBuild, param_count: r.paramCount,
+  };
+  writeAtomic(cacheFile, r.tflite);
+  writeAtomic(reportFile, JSON.stringify(report, null, 2) + "\n");
+  return { tflite: r.tflite, report, int8Accuracy: r.int8Accuracy, cached: false, cacheFile };
 }
 
 export async function zooCommand(args: string[]): Promise<number> {
@@ -98,46 +150,10 @@ export async function zooCommand(args: string[]): Promise<number> {
     throw new InvalidArgumentError(`--train-kernels must be auto, scalar or simd, got '${trainKernels}'`);
   }
   const t0 = performance.now();
-  const stem = epochs === MNIST_DEFAULTS.epochs ? `mnist-${seed}` : `mnist-${seed}-e${epochs}`;
-  const cacheFile = join(zooCacheDir(), `${stem}.tflite`);
-  const reportFile = join(zooCacheDir(), `${stem}.json`);
   const log = (s: string) => { if (!values.json) console.error(s); };
-
-  let tflite: Uint8Array | null = null;
-  let report: CachedReport | null = null;
-  let int8Accuracy = NaN;
-  let cached = false;
-  if (!values.force && existsSync(cacheFile) && existsSync(reportFile)) {
-    try {
-      const r = JSON.parse(readFileSync(reportFile, "utf8")) as CachedReport;
-      if (r.recipe === MNIST_RECIPE_VERSION && r.seed === seed && r.epochs === epochs) {
-        tflite = new Uint8Array(readFileSync(cacheFile));
-        report = r;
-      }
-    } catch { /* unreadable cache entry: rebuild it */ }
-  }
-  if (tflite && report) {
-    // Re-measure through the runtime: this also proves the cached file still loads and runs.
-    int8Accuracy = evaluateTflite(tflite, mnistTestSet(seed, report.test_count), MNIST_INPUT_QUANT).accuracy;
-    cached = true;
-    log(`using cached ${cacheFile}`);
-  } else {
-    log(`training the MNIST example (seed ${seed}, ${epochs} epochs)...`);
-    const r = buildMnistModel({
-      seed, epochs, build: trainKernels as TrainBuild | "auto",
-      onEpoch: (e) => log(`  epoch ${e.epoch + 1}/${epochs}: loss ${e.loss.toFixed(4)} (${e.seconds.toFixed(1)} s)`),
-    });
-    tflite = r.tflite;
-    int8Accuracy = r.int8Accuracy;
-    report = {
-      recipe: MNIST_RECIPE_VERSION, seed, epochs,
-      float_accuracy: r.floatAccuracy, int8_accuracy: r.int8Accuracy, agreement: r.agreement,
-      train_seconds: r.trainSeconds, train_count: r.trainCount, test_count: r.testCount,
-      calibration_count: r.calibrationCount, train_kernels: r.trainBuild, param_count: r.paramCount,
-    };
-    writeAtomic(cacheFile, tflite);
-    writeAtomic(reportFile, JSON.stringify(report, null, 2) + "\n");
-  }
+  const { tflite, report, int8Accuracy, cached, cacheFile } = ensureMnistModel({
+    seed, epochs, force: values.force ?? false, trainKernels: trainKernels as TrainBuild | "auto", log,
+  });
   const out = values.out ? resolve(values.out) : null;
   if (out) writeAtomic(out, tflite);
   const seconds = (performance.now() - t0) / 1000;

@@ -3,7 +3,9 @@
 import { InvalidArgumentError, MemoryBudgetError } from "../errors.js";
 import { TensorType, type ModelGraph, type Tensor } from "../model/types.js";
 import { instantiateKernels, type KernelBuild, type KernelChoice, type KernelInstance } from "../wasm/kernels.js";
+import { componentKernelsReady, instantiateComponentKernels, placeWithEngine, type ComponentKernelInstance } from "../wasm/component.js";
 import { compileGraph, type ArenaEntry, type CompiledProgram } from "./compile.js";
+import { createTrainer, type Trainer, type TrainerOptions } from "../train/trainer.js";
 
 /** Typed view of a tensor's storage (by tensor type; INT64 and other types get a raw byte view). */
 export type TensorView = Int8Array | Uint8Array | Int16Array | Int32Array | Float32Array;
@@ -13,6 +15,12 @@ export interface LoadOptions {
   kernels?: KernelChoice;
   /** Cap on the kernel instance's linear memory (e.g. a board's RAM budget). */
   maxMemoryBytes?: number;
+  /**
+   * How the kernels are instantiated: "component" (the WASI component through jco's bindings,
+   * typed WIT calls for loading, the core export for invoke; default of the async loadModel when
+   * the components are built) or "core" (the plain core module; what loadModelSync uses).
+   */
+  instantiation?: "component" | "core";
 }
 
 export interface MemoryReport {
@@ -78,8 +86,12 @@ export class Model {
   private readonly outputViews: TensorView[];
   private readonly tensorAddr: (number | null)[];
 
-  constructor(readonly graph: ModelGraph, readonly compiled: CompiledProgram, opts: LoadOptions = {}) {
-    this.k = instantiateKernels(opts.kernels ?? "auto");
+  /** How the kernels were instantiated. */
+  readonly instantiation: "component" | "core";
+
+  constructor(readonly graph: ModelGraph, readonly compiled: CompiledProgram, opts: LoadOptions = {}, instance?: KernelInstance) {
+    this.k = instance ?? instantiateKernels(opts.kernels ?? "auto");
+    this.instantiation = "engine" in this.k ? "component" : "core";
     this.kernels = this.k.build;
     const base = Math.ceil(this.k.exports.heapBase() / 16) * 16;
     const enc = compiled.encode(base);
@@ -91,14 +103,19 @@ export class Model {
     if (opts.maxMemoryBytes !== undefined && memBytes > opts.maxMemoryBytes) {
       throw new MemoryBudgetError(memBytes, opts.maxMemoryBytes, "the model's kernel memory");
     }
-    const have = this.k.memory.buffer.byteLength / 65536;
-    if (pages > have) {
-      try { this.k.memory.grow(pages - have); } catch {
-        throw new MemoryBudgetError(memBytes, this.k.memory.buffer.byteLength, "growing the kernel memory");
+    if (this.instantiation === "component") {
+      // Weights cross the component boundary once (load-weights); the arena follows them.
+      placeWithEngine(this.k as ComponentKernelInstance, base, compiled.weightsImage, end - base - compiled.weightsImage.byteLength, memBytes);
+    } else {
+      const have = this.k.memory.buffer.byteLength / 65536;
+      if (pages > have) {
+        try { this.k.memory.grow(pages - have); } catch {
+          throw new MemoryBudgetError(memBytes, this.k.memory.buffer.byteLength, "growing the kernel memory");
+        }
       }
+      new Uint8Array(this.k.memory.buffer, base + compiled.layout.weights, compiled.weightsImage.byteLength).set(compiled.weightsImage);
     }
     const buf = this.k.memory.buffer;
-    new Uint8Array(buf, base + compiled.layout.weights, compiled.weightsImage.byteLength).set(compiled.weightsImage);
     new Int32Array(buf, programAddr, enc.program.length).set(enc.program);
     new Int32Array(buf, resetAddr, enc.reset.length).set(enc.reset);
     this.programAddr = programAddr;
@@ -172,6 +189,21 @@ export class Model {
     if (this.resetCount > 0) this.k.exports.run(this.resetAddr, this.resetCount);
   }
 
+  /** A fine-tuning session on this model (host/train/README.md). */
+  trainer(opts: TrainerOptions = {}): Trainer {
+    return createTrainer(this, opts);
+  }
+
+  /**
+   * From now on run `other` (same inputs and outputs), e.g. a fine-tuned copy committed by a
+   * trainer. Views from input() / output() / tensor() taken before are stale afterwards.
+   */
+  replaceWith(other: Model): void {
+    const sig = (m: Model) => JSON.stringify([m.inputs, m.outputs].map((l) => l.map((t) => [t.type, t.shape, t.scale, t.zeroPoint])));
+    if (sig(other) !== sig(this)) throw new InvalidArgumentError("replaceWith: the other model's inputs / outputs differ from this one's");
+    Object.assign(this, other);
+  }
+
   /** The arena plan: one entry per buffer (tensors sharing it, offset, size, live op range). */
   get arenaPlan(): readonly ArenaEntry[] {
     return this.compiled.arena;
@@ -179,5 +211,24 @@ export class Model {
 }
 
 export function createModel(graph: ModelGraph, opts: LoadOptions = {}): Model {
-  return new Model(graph, compileGraph(graph), opts);
+  if (opts.instantiation === "component") {
+    throw new InvalidArgumentError("the component instantiation is asynchronous: use loadModel, or instantiation: 'core'");
+  }
+  return new Model(graph, compileGraph(graph), checkInstantiation(opts));
+}
+
+function checkInstantiation(opts: LoadOptions): LoadOptions {
+  const i = opts.instantiation;
+  if (i !== undefined && i !== "component" && i !== "core") {
+    throw new InvalidArgumentError(`unknown instantiation '${i}' (expected component or core)`);
+  }
+  return opts;
+}
+
+/** As createModel, through the kernel component by default (plain core if it is not built, with a warning). */
+export async function createModelAsync(graph: ModelGraph, opts: LoadOptions = {}): Promise<Model> {
+  const compiled = compileGraph(graph);
+  const mode = checkInstantiation(opts).instantiation ?? (componentKernelsReady() ? "component" : "core");
+  if (mode === "core") return new Model(graph, compiled, opts);
+  return new Model(graph, compiled, opts, await instantiateComponentKernels(opts.kernels ?? "auto"));
 }

@@ -27,9 +27,11 @@ export interface ModelSpec {
 export interface ParamTensor {
   name: string;
   shape: number[];
-  /** Offset in floats into the flat parameter / gradient / optimizer-state blocks. */
+  /** Offset in floats into the flat parameter block. */
   offset: number;
   count: number;
+  /** Offset in floats into the gradient block; -1 for a frozen tensor, which gets no gradient. */
+  gradOffset: number;
 }
 
 /** What a layer does with a batch; pointers are into the kernel instance's memory. */
@@ -82,7 +84,14 @@ export class Sequential {
   readonly outputSize: number;
   private targetPtr = 0;
 
-  constructor(spec: ModelSpec, opts: { maxBatch: number; seed?: number; build?: TrainBuild | "auto"; kernels?: TrainKernels }) {
+  /** Floats in the gradient block (the parameters that get gradients). */
+  readonly gradCount: number;
+
+  /**
+   * `trainable`: names of the parameters that get gradients (default all). Frozen ones still take
+   * part in the forward pass and pass gradients through, but get no gradient memory or work.
+   */
+  constructor(spec: ModelSpec, opts: { maxBatch: number; seed?: number; build?: TrainBuild | "auto"; kernels?: TrainKernels; trainable?: string[] }) {
     checkPositiveInt(opts.maxBatch, "maxBatch");
     spec.input.forEach((d, i) => checkPositiveInt(d, `input[${i}]`));
     this.spec = spec;
@@ -101,8 +110,20 @@ export class Sequential {
       pending.push(made.build);
     });
     this.paramCount = offset;
+    const wanted = opts.trainable ? new Set(opts.trainable) : null;
+    if (wanted) {
+      const known = new Set(this.params.map((p) => p.name));
+      for (const n of wanted) if (!known.has(n)) throw new InvalidArgumentError(`unknown parameter '${n}' (have: ${[...known].join(", ")})`);
+    }
+    let g = 0;
+    for (const p of this.params) {
+      if (wanted && !wanted.has(p.name)) continue;
+      p.gradOffset = g;
+      g += p.count;
+    }
+    this.gradCount = g;
     this.paramPtr = K.allocF32(Math.max(offset, 1));
-    this.gradPtr = K.allocF32(Math.max(offset, 1));
+    this.gradPtr = K.allocF32(Math.max(g, 1));
     for (const b of pending) this.layers.push(b(this.paramPtr, this.gradPtr));
     this.inputSize = prod(spec.input);
     this.acts.push(K.allocF32(this.maxBatch * this.inputSize));
@@ -163,8 +184,8 @@ export class Sequential {
         checkPositiveInt(o, `${name} output channels`);
         const wShape = isConv ? [o, kh, kw, c] : [1, kh, kw, o];
         const params: ParamTensor[] = [
-          { name: `${name}.weight`, shape: wShape, offset, count: prod(wShape) },
-          { name: `${name}.bias`, shape: [o], offset: offset + prod(wShape), count: o },
+          { name: `${name}.weight`, shape: wShape, offset, count: prod(wShape), gradOffset: -1 },
+          { name: `${name}.bias`, shape: [o], offset: offset + prod(wShape), count: o, gradOffset: -1 },
         ];
         const outShape = [g.oh, g.ow, o];
         const block = K.convBlock(g, isConv ? o : m);
@@ -174,7 +195,7 @@ export class Sequential {
         return {
           params, outShape, build: (pp, gp) => {
             const [wp, bp] = params.map((p) => pp + 4 * p.offset);
-            const [dwp, dbp] = params.map((p) => gp + 4 * p.offset);
+            const [dwp, dbp] = params.map((p) => (p.gradOffset >= 0 ? gp + 4 * p.gradOffset : 0));
             return {
               spec: ls, inShape, outShape, activation, aliasesInput: false, params, fanIn,
               forward: (x, y, n) => {
@@ -227,13 +248,13 @@ export class Sequential {
         checkPositiveInt(ls.units, `${name} units`);
         const inDim = inShape[0], outDim = ls.units;
         const params: ParamTensor[] = [
-          { name: `${name}.weight`, shape: [outDim, inDim], offset, count: outDim * inDim },
-          { name: `${name}.bias`, shape: [outDim], offset: offset + outDim * inDim, count: outDim },
+          { name: `${name}.weight`, shape: [outDim, inDim], offset, count: outDim * inDim, gradOffset: -1 },
+          { name: `${name}.bias`, shape: [outDim], offset: offset + outDim * inDim, count: outDim, gradOffset: -1 },
         ];
         return {
           params, outShape: [outDim], build: (pp, gp) => {
             const [wp, bp] = params.map((p) => pp + 4 * p.offset);
-            const [dwp, dbp] = params.map((p) => gp + 4 * p.offset);
+            const [dwp, dbp] = params.map((p) => (p.gradOffset >= 0 ? gp + 4 * p.gradOffset : 0));
             return {
               spec: ls, inShape, outShape: [outDim], activation, aliasesInput: false, params, fanIn: inDim,
               forward: (x, y, n) => kx.denseForward(x, wp, bp, y, n, inDim, outDim),
@@ -277,18 +298,21 @@ export class Sequential {
     return this.kernels.f32(this.acts[i + 1], n * prod(this.layers[i].outShape));
   }
 
-  zeroGrad(): void { this.kernels.f32(this.gradPtr, this.paramCount).fill(0); }
+  zeroGrad(): void { this.kernels.f32(this.gradPtr, this.gradCount).fill(0); }
 
   /** Backward pass; dActs[last] must hold d loss / d output. Gradients accumulate. */
   backward(n: number): void {
     this.checkBatch(n);
     const kx = this.kernels.k;
+    const hasGrad = (l: LayerImpl) => l.params.some((p) => p.gradOffset >= 0);
     for (let i = this.layers.length - 1; i >= 0; i--) {
+      // Nothing at or below this layer gets a gradient: done.
+      if (!this.layers.slice(0, i + 1).some(hasGrad)) break;
       const l = this.layers[i];
       const y = this.acts[i + 1], dy = this.dActs[i + 1];
       if (l.activation === "relu") kx.reluBackward(y, dy, dy, n * prod(l.outShape));
-      // Layers before the first one with parameters need no input gradient.
-      const needDx = i > 0 && this.layers.slice(0, i).some((p) => p.params.length > 0);
+      // Layers before the first one with gradients need no input gradient.
+      const needDx = i > 0 && this.layers.slice(0, i).some(hasGrad);
       l.backward(this.acts[i], dy, needDx ? this.dActs[i] : 0, n);
     }
   }
@@ -307,12 +331,17 @@ export class Sequential {
     return this.kernels.k.softmaxCrossEntropy(this.acts[last], this.labelsPtr, 0, this.dActs[last], n, k);
   }
 
+  /** Allocate the target buffer of meanSquaredError now (it is otherwise made on first use). */
+  reserveTarget(): void {
+    if (this.targetPtr === 0) this.targetPtr = this.kernels.allocF32(this.maxBatch * this.outputSize);
+  }
+
   /** Mean squared error against target (n * outputSize floats); writes the output gradient. */
   meanSquaredError(target: ArrayLike<number>, n: number): number {
     this.checkBatch(n);
     const count = n * this.outputSize;
     if (target.length < count) throw new InvalidArgumentError(`target has ${target.length} values, need ${count}`);
-    if (this.targetPtr === 0) this.targetPtr = this.kernels.allocF32(this.maxBatch * this.outputSize);
+    this.reserveTarget();
     const tp = this.targetPtr;
     this.kernels.f32(tp, count).set(firstValues(target, count));
     const last = this.layers.length;
@@ -337,10 +366,11 @@ export class Sequential {
     }
   }
 
+  /** Copy of each gradient, by name (parameters that get gradients only). */
   gradients(): Map<string, Float32Array> {
     const out = new Map<string, Float32Array>();
-    const all = this.kernels.f32(this.gradPtr, this.paramCount);
-    for (const p of this.params) out.set(p.name, all.slice(p.offset, p.offset + p.count));
+    const all = this.kernels.f32(this.gradPtr, this.gradCount);
+    for (const p of this.params) if (p.gradOffset >= 0) out.set(p.name, all.slice(p.gradOffset, p.gradOffset + p.count));
     return out;
   }
 }

@@ -58,13 +58,13 @@ describe("deterministicBytes (xorshift32 13/17/5)", () => {
 describe("parseBenchArgs", () => {
   it("fills the documented defaults", () => {
     expect(parseBenchArgs(["m.tflite"])).toEqual({
-      model: "m.tflite", input: null, runs: 200, warmup: 20, kernels: "auto", json: false,
+      model: "m.tflite", input: null, runs: 200, warmup: 20, kernels: "auto", plainCore: false, json: false,
     });
   });
 
   it("reads every option", () => {
     expect(parseBenchArgs(["--runs", "50", "--warmup", "0", "--kernels", "simd", "--json", "--input", "x.bin", "m.tflite"]))
-      .toEqual({ model: "m.tflite", input: "x.bin", runs: 50, warmup: 0, kernels: "simd", json: true });
+      .toEqual({ model: "m.tflite", input: "x.bin", runs: 50, warmup: 0, kernels: "simd", plainCore: false, json: true });
   });
 
   it("returns null for --help", () => {
@@ -168,6 +168,10 @@ describe.skipIf(!SHARED)("qedge bench on a real model (AD, FULLY_CONNECTED only)
     // weights hold at least the model's int8 weight matrices: 640*128 + 128*128*3 + 128*8 + 8*128 + 128*640 (+ more)
     expect(r.weight_bytes).toBeGreaterThanOrEqual(640 * 128 * 2 + 128 * 128 * 3 + 8 * 128 * 2);
     expect(r.wasm_memory_bytes % 65536).toBe(0);
+    // Default: the component path is measured, then the plain core module beside it.
+    expect(r.instantiation).toBe("component");
+    expect(r.plain_core_median_ms).toBeGreaterThan(0);
+    expect(r.component_overhead_pct).toBeCloseTo((r.median_ms / r.plain_core_median_ms - 1) * 100, 1);
   });
 
   it("rejects an --input of the wrong size and a missing model with typed errors", async () => {

@@ -18,6 +18,9 @@ interface Probe {
   halfSum(a: number, b: number): number;
   sigmoid16(x: number): number;
   tanh16(x: number, multiplier: number, shift: number): number;
+  srdhm(a: number, b: number): number;
+  rdpot(x: number, e: number): number;
+  mbqm(x: number, m: number, s: number): number;
 }
 
 let probe: Probe;
@@ -46,6 +49,28 @@ function samples(seed: number, n: number): number[] {
   }
   return out;
 }
+
+describe("TFLite integer primitives (assembly/fixedpoint.ts) vs BigInt reference", () => {
+  it("SaturatingRoundingDoublingHighMul on edges and random int32 pairs, incl. MIN*MIN", () => {
+    const xs = samples(101, 3000), ys = samples(102, 3000);
+    for (let i = 0; i < xs.length; i++) {
+      for (const [a, b] of [[xs[i], ys[i]], [xs[i], xs[(i * 7) % xs.length]], [EDGES[i % EDGES.length], ys[i]]]) {
+        expect(probe.srdhm(a, b), `a=${a} b=${b}`).toBe(ref.srdhm(a, b));
+      }
+    }
+  });
+  it("RoundingDivideByPOT for exponents 0..31 and MultiplyByQuantizedMultiplier for shifts -31..10", () => {
+    const xs = samples(103, 2000);
+    const ms = samples(104, 200).map((m) => (Math.abs(m) % 2 ** 30) + 2 ** 30); // multipliers in [2^30, 2^31)
+    for (let i = 0; i < xs.length; i++) {
+      const e = i % 32;
+      expect(probe.rdpot(xs[i], e), `x=${xs[i]} e=${e}`).toBe(ref.rdpot(xs[i], e));
+      const shift = (i % 42) - 31, m = ms[i % ms.length];
+      const x = shift > 0 ? xs[i] >> shift : xs[i]; // TFLite never shifts an int32 out of range
+      expect(probe.mbqm(x, m, shift), `x=${x} m=${m} shift=${shift}`).toBe(ref.mbqm(x, m, shift));
+    }
+  });
+});
 
 describe("gemmlowp fixed point (AssemblyScript) vs TypeScript reference", () => {
   it("exp_on_negative_values for 2..6 integer bits", () => {

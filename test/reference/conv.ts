@@ -3,6 +3,9 @@
 // Deliberately naive: nested loops over the definition, BigInt for the 64-bit product. It shares
 // no code with the host prepare or the kernels.
 
+import { srdhm, rdpot, mbqm } from "./gemmlowp.js";
+import { quantizeMultiplierPair, activationRange } from "./tflite-quant.js";
+
 export type PaddingKind = "SAME" | "VALID";
 export type ActivationKind = "NONE" | "RELU" | "RELU6" | "RELU_N1_TO_1";
 
@@ -32,57 +35,19 @@ export interface ConvResult {
   shape: [number, number, number, number];
 }
 
-const INT32_MIN = -2147483648;
-const INT32_MAX = 2147483647;
 
 /** Wrap to int32 like a C int32 accumulator does on every target we care about. */
 const wrap32 = (x: number): number => x | 0;
 
-/** QuantizeMultiplier, by halving/doubling until the fraction is in [0.5, 1). */
-export function refQuantizeMultiplier(real: number): [number, number] {
-  if (real === 0) return [0, 0];
-  let q = real;
-  let shift = 0;
-  while (q >= 1) { q /= 2; shift++; }
-  while (q < 0.5) { q *= 2; shift--; }
-  let fixed = Math.round(q * 2 ** 31); // q > 0: Math.round is half away from zero here
-  if (fixed === 2 ** 31) { fixed /= 2; shift++; }
-  if (shift < -31) return [0, 0];
-  return [fixed, shift];
-}
+export const refQuantizeMultiplier = quantizeMultiplierPair;
+export const refSaturatingRoundingDoublingHighMul = srdhm;
+export const refRoundingDivideByPOT = rdpot;
+export const refMultiplyByQuantizedMultiplier = mbqm;
 
-export function refSaturatingRoundingDoublingHighMul(a: number, b: number): number {
-  if (a === INT32_MIN && b === INT32_MIN) return INT32_MAX;
-  const ab = BigInt(a) * BigInt(b);
-  const nudge = ab >= 0n ? 1n << 30n : 1n - (1n << 30n);
-  return Number((ab + nudge) / (1n << 31n)); // BigInt division truncates, like C
-}
-
-export function refRoundingDivideByPOT(x: number, exponent: number): number {
-  const mask = wrap32((2 ** exponent) - 1);
-  const remainder = x & mask;
-  const threshold = (mask >> 1) + (x < 0 ? 1 : 0);
-  return (x >> exponent) + (remainder > threshold ? 1 : 0);
-}
-
-export function refMultiplyByQuantizedMultiplier(x: number, multiplier: number, shift: number): number {
-  const left = shift > 0 ? shift : 0;
-  const right = shift > 0 ? 0 : -shift;
-  return refRoundingDivideByPOT(refSaturatingRoundingDoublingHighMul(wrap32(x * 2 ** left), multiplier), right);
-}
-
+const ACTIVATION_CODES: Record<ActivationKind, number> = { NONE: 0, RELU: 1, RELU_N1_TO_1: 2, RELU6: 3 };
 /** CalculateActivationRangeQuantized for int8 (float32 division, round half away). */
 export function refActivationRange(act: ActivationKind, scale: number, zp: number): [number, number] {
-  const q = (f: number): number => {
-    const v = Math.fround(Math.fround(f) / Math.fround(scale));
-    return zp + (v < 0 ? -Math.round(-v) : Math.round(v));
-  };
-  switch (act) {
-    case "NONE": return [-128, 127];
-    case "RELU": return [Math.max(-128, q(0)), 127];
-    case "RELU6": return [Math.max(-128, q(0)), Math.min(127, q(6))];
-    case "RELU_N1_TO_1": return [Math.max(-128, q(-1)), Math.min(127, q(1))];
-  }
+  return activationRange(ACTIVATION_CODES[act], scale, zp);
 }
 
 function outAndPad(padding: PaddingKind, inSize: number, k: number, stride: number, dil: number): [number, number] {

@@ -2,60 +2,15 @@
 // written straight from the rules in ../shared/notes/int8-arithmetic.md and TFLM's reference
 // kernels (element by element, no packing, no folding, BigInt where 64-bit products appear).
 
-const I32_MIN = -2147483648;
+import { srdhm, mbqm } from "./gemmlowp.js";
+import { quantizeMultiplier, activationRange } from "./tflite-quant.js";
+
+export { srdhm, mbqm };
+export const refQuantizeMultiplier = quantizeMultiplier;
+export const refActivationRange = activationRange;
 const wrap32 = (x: number) => x | 0;
-
-/** gemmlowp SaturatingRoundingDoublingHighMul, with 64-bit BigInt arithmetic. */
-export function srdhm(a: number, b: number): number {
-  if (a === I32_MIN && b === I32_MIN) return 2147483647;
-  const ab = BigInt(a) * BigInt(b);
-  const nudge = ab >= 0n ? 1n << 30n : 1n - (1n << 30n);
-  return Number((ab + nudge) / (1n << 31n)); // BigInt division truncates toward zero, as C
-}
-
-/** gemmlowp RoundingDivideByPOT. */
-export function rdbpot(x: number, e: number): number {
-  const mask = e === 0 ? 0 : (2 ** e) - 1;
-  const remainder = Number(BigInt.asIntN(32, BigInt(x)) & BigInt(mask));
-  const threshold = Math.floor(mask / 2) + (x < 0 ? 1 : 0);
-  return Math.floor(x / 2 ** e) + (remainder > threshold ? 1 : 0);
-}
-
-/** TFLite MultiplyByQuantizedMultiplier (double rounding). */
-export function mbqm(x: number, multiplier: number, shift: number): number {
-  const left = shift > 0 ? shift : 0;
-  const right = shift > 0 ? 0 : -shift;
-  const shifted = Number(BigInt.asIntN(32, BigInt(wrap32(x)) << BigInt(left))); // int32 wrap, as C in practice
-  return rdbpot(srdhm(shifted, multiplier), right);
-}
-
-/** TFLite QuantizeMultiplier, by repeated halving/doubling instead of frexp. */
-export function refQuantizeMultiplier(real: number): { multiplier: number; shift: number } {
-  if (real === 0) return { multiplier: 0, shift: 0 };
-  let q = real;
-  let e = 0;
-  while (q >= 1) { q /= 2; e++; }
-  while (q < 0.5) { q *= 2; e--; }
-  let m = Math.round(q * 2 ** 31); // q > 0: Math.round rounds halves up = away from zero
-  if (m === 2 ** 31) { m /= 2; e++; }
-  if (e < -31) return { multiplier: 0, shift: 0 };
-  return { multiplier: m, shift: e };
-}
-
 const roundAway = (x: number) => (x < 0 ? -Math.round(-x) : Math.round(x));
 const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
-
-/** Fused activation bounds (0 NONE, 1 RELU, 2 RELU_N1_TO_1, 3 RELU6) on an int8 output. */
-export function refActivationRange(act: number, scale: number, zp: number): [number, number] {
-  const q = (v: number) => zp + roundAway(Math.fround(Math.fround(v) / Math.fround(scale)));
-  switch (act) {
-    case 0: return [-128, 127];
-    case 1: return [Math.max(-128, q(0)), 127];
-    case 2: return [Math.max(-128, q(-1)), Math.min(127, q(1))];
-    case 3: return [Math.max(-128, q(0)), Math.min(127, q(6))];
-    default: throw new Error(`activation ${act}`);
-  }
-}
 
 export interface FcRef {
   input: Int8Array; inZp: number; weights: Int8Array; bias: Int32Array | null;

@@ -1,19 +1,9 @@
 // Test reference: TFLite Micro's int8 SOFTMAX (int8 out, scale 1/256, zero point -128),
 // parameters derived from (beta, input scale) the way TFLite's prepare does.
+import { quantizeMultiplierPair } from "./tflite-quant.js";
 import { srdhm, rdpot, expNeg, oneOverOnePlusX, clamp, wrap } from "./gemmlowp.js";
 
-/** double -> (Q0.31 multiplier, exponent) as TFLite QuantizeMultiplier. */
-export function refQuantizeMultiplier(x: number): [number, number] {
-  if (x === 0) return [0, 0];
-  let e = 0;
-  let q = x;
-  while (q >= 1) { q /= 2; e++; }
-  while (q < 0.5) { q *= 2; e--; }
-  let m = Math.round(q * 2 ** 31); // q > 0: Math.round rounds halves up = away from zero
-  if (m === 2 ** 31) { m /= 2; e++; }
-  if (e < -31) return [0, 0];
-  return [m, e];
-}
+export const refQuantizeMultiplier = quantizeMultiplierPair;
 
 export function softmaxParams(beta: number, inputScale: number): { mult: number; shift: number; diffMin: number } {
   const real = Math.min(beta * inputScale * 2 ** 26, 2 ** 31 - 1);

@@ -2,6 +2,9 @@
 import { expect } from "vitest";
 import { TRAIN_BUILDS, chooseTrainBuild, type TrainBuild } from "../../host/train/kernels.js";
 import { rng } from "../helpers/kernel-harness.js";
+import { Sequential, type ModelSpec } from "../../host/train/model.js";
+import { quantizeModel } from "../../host/train/quantize.js";
+import { writeModel } from "../../host/model/writer.js";
 
 /** Training builds this engine runs (both on Node 20 x64; scalar only where SIMD is missing). */
 export const TRAIN_BUILDS_HERE: TrainBuild[] = TRAIN_BUILDS.filter((b) => {
@@ -27,4 +30,40 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
     if (!(d <= worst)) { worst = d; at = i; }
   }
   expect(worst, `${what}: worst |diff| at ${at}: got ${actual[at]}, expected ${expected[at]}`).toBeLessThanOrEqual(tol * scale);
+}
+
+
+/** conv -> depthwise -> avg pool -> flatten -> dense relu -> dense (+ SOFTMAX): every section layer kind. */
+export const TINY_CLASSIFIER: ModelSpec = {
+  input: [8, 8, 2],
+  layers: [
+    { type: "conv2d", filters: 4, kernel: 3, stride: 1, padding: "same", activation: "relu" },
+    { type: "depthwise", kernel: 3, stride: 2, padding: "same", activation: "relu" },
+    { type: "avgpool", pool: 2, padding: "valid" },
+    { type: "flatten" },
+    { type: "dense", units: 8, activation: "relu" },
+    { type: "dense", units: 4 },
+  ],
+};
+
+/** A small autoencoder: 12 -> 6 (relu) -> 12, no softmax. */
+export const TINY_AUTOENCODER: ModelSpec = {
+  input: [12],
+  layers: [{ type: "dense", units: 6, activation: "relu" }, { type: "dense", units: 12 }],
+};
+
+/** An int8 .tflite from a randomly initialised f32 model, calibrated on uniform [0, 1) samples. */
+export function tinyInt8Model(spec: ModelSpec, seed: number, softmax: boolean): Uint8Array {
+  const m = new Sequential(spec, { maxBatch: 16, seed });
+  const size = spec.input.reduce((a, b) => a * b, 1);
+  const count = 32;
+  const x = Float32Array.from(randomF32(seed + 100, count * size, 0, 1));
+  const q = quantizeModel(m, { x, y: new Int32Array(count), count, sampleSize: size }, { softmax });
+  return writeModel(q.desc);
+}
+
+/** n random int8 tensors of `size` bytes. */
+export function randomInt8(seed: number, n: number, size: number): Int8Array[] {
+  const r = rng(seed);
+  return Array.from({ length: n }, () => Int8Array.from({ length: size }, () => Math.floor(r() * 256) - 128));
 }

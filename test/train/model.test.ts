@@ -150,6 +150,31 @@ describe.each(TRAIN_BUILDS_HERE)("Sequential model (%s build)", (build) => {
     expect(() => m.softmaxCrossEntropy([5], 1)).toThrow(/label 5/);
     expect(() => new Adam(m, { trainable: ["nope"] })).toThrow(/unknown parameter 'nope'/);
   });
+
+  test.each([["A", SPEC_A], ["B", SPEC_B]] as const)("frozen parameters (spec %s): no gradient memory, the others' gradients unchanged", (_, spec) => {
+    const full = new Sequential(spec, { maxBatch: 3, seed: 5, build });
+    randomizeBiases(full, 40);
+    // every other tensor frozen: weights of some layers, biases of others (exercises each kernel's skips)
+    const names = full.params.map((p) => p.name).filter((_, i) => i % 3 !== 1);
+    const part = new Sequential(spec, { maxBatch: 3, seed: 5, build, trainable: names });
+    part.setWeights(full.getWeights());
+    const x = randomF32(41, 3 * full.inputSize);
+    const labels = [0, 2, 1];
+    for (const m of [full, part]) {
+      m.setInput(x, 3);
+      m.forward(3);
+      m.softmaxCrossEntropy(labels, 3);
+      m.zeroGrad();
+      m.backward(3);
+    }
+    const gf = full.gradients(), gp = part.gradients();
+    expect([...gp.keys()]).toEqual(names);
+    for (const n of names) expect(Array.from(gp.get(n)!), n).toEqual(Array.from(gf.get(n)!));
+    expect(part.gradCount).toBe(names.reduce((a, n) => a + full.params.find((p) => p.name === n)!.count, 0));
+    const frozen = full.params.find((p) => !names.includes(p.name))!.name;
+    expect(() => new Sgd(part, { lr: 0.1, trainable: [frozen] })).toThrow(/frozen/);
+    expect(() => new Sequential(spec, { maxBatch: 1, build, trainable: ["nope"] })).toThrow(/unknown parameter/);
+  });
 });
 
 describe.skipIf(TRAIN_BUILDS_HERE.length < 2)("scalar and SIMD builds", () => {

@@ -20,3 +20,9 @@ export function halfSum(a: i32, b: i32): i32 { return roundingHalfSum(a, b); }
 import { sigmoidQ3_12, tanhInt16 } from "../../../assembly/kernels/lstm";
 export function sigmoid16(x: i32): i32 { return sigmoidQ3_12(x); }
 export function tanh16(x: i32, multiplier: i32, shift: i32): i32 { return tanhInt16(x, multiplier, shift); }
+
+// The core TFLite primitives of assembly/fixedpoint.ts, probed directly.
+import { saturatingRoundingDoublingHighMul, roundingDivideByPOT, multiplyByQuantizedMultiplier } from "../../../assembly/fixedpoint";
+export function srdhm(a: i32, b: i32): i32 { return saturatingRoundingDoublingHighMul(a, b); }
+export function rdpot(x: i32, e: i32): i32 { return roundingDivideByPOT(x, e); }
+export function mbqm(x: i32, m: i32, s: i32): i32 { return multiplyByQuantizedMultiplier(x, m, s); }
