@@ -2,6 +2,7 @@
 // simulated flash, with its board profile (arch label, kernel build, memory cap, budgets),
 // its own skewed clock, and the faults of the spec: link drops and delays, power cuts at
 // install steps (optionally mid-write, tearing files), broker restarts.
+import { deviceFinetune } from "../host/device/finetune.js";
 import type { KeyObject } from "node:crypto";
 import { join } from "node:path";
 import { DeviceAgent, type AgentStep, type DeviceAgentOptions } from "../host/device/agent.js";
@@ -82,6 +83,8 @@ export class SimBoard {
     const creds = o.credentials?.(this.id);
     const agent = new DeviceAgent({
       telemetryIntervalMs: 0,
+      // Boards on qedge's runtime answer `finetune` with the fine-tuning API.
+      finetune: o.runtime.name === "qedge" ? deviceFinetune : undefined,
       ...o.agent,
       id: this.id,
       broker: o.broker,

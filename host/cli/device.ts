@@ -1,4 +1,5 @@
 // qedge device: run a device agent on this machine (its data directory is the A/B model store).
+import { deviceFinetune } from "../device/finetune.js";
 import { resolve } from "node:path";
 import { InvalidArgumentError } from "../errors.js";
 import { derivedDevicePassword } from "../broker/auth.js";
@@ -50,6 +51,7 @@ export async function deviceCommand(args: string[]): Promise<number> {
     id, broker: values.broker!, username: values.username ?? id, password,
     storage: new FsStorage(resolve(values["data-dir"])),
     runtime: values.runtime === "fake" ? new FakeRuntime() : new QedgeRuntime(),
+    finetune: values.runtime === "fake" ? undefined : deviceFinetune,
     trustedKeys: trusted, board, group: values.group, firmware: `qedge/${process.version}`,
     protocol: protocolOption(values.protocol),
     telemetryIntervalMs: (numberOption("telemetry-interval", values["telemetry-interval"], 0, 86_400) ?? 10) * 1000,

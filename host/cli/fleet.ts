@@ -26,7 +26,11 @@ const HELP = `usage: qedge fleet <subcommand> [options]
   resume [ROLLOUT]             continue an interrupted rollout (deploy also resumes one for the same model)
   rollback (--rollout ID | --devices d1,d2 | --group G)   back to each device's previous model
   infer (--devices d1,d2 | --group G | --all) [--input FILE ...]   run inference, show latency
-  finetune --devices d1 [--args JSON]   fine-tune on device (answered "unsupported" until wired)
+  finetune (--devices d1,d2 | --group G | --all) --data DIR|FILE --row-bytes N [--labels FILE]
+        [--trainable head|bias] [--epochs N] [--budget 256k] [--args JSON]
+                               fine-tune each device's running model on these samples (the
+                               qedge finetune data format); a device keeps the result only if
+                               its held-out share did not get worse
 
 Rollouts: a canary wave of N devices (default 1), then waves growing by F (default 2). A wave
 whose failure rate, or the overall failure rate, exceeds P% (default 10) aborts the rollout and
@@ -46,6 +50,8 @@ const OPTIONS = {
   canary: { type: "string" }, "wave-growth": { type: "string" }, "abort-failure-pct": { type: "string" },
   timeout: { type: "string" }, "offline-grace": { type: "string" }, concurrency: { type: "string" },
   input: { type: "string", multiple: true }, args: { type: "string" },
+  data: { type: "string" }, "row-bytes": { type: "string" }, labels: { type: "string" },
+  trainable: { type: "string" }, epochs: { type: "string" }, budget: { type: "string" },
 } as const;
 
 type Values = ReturnType<typeof parse<typeof OPTIONS>>["values"];
@@ -234,6 +240,17 @@ export async function fleetCommand(args: string[]): Promise<number> {
         if (v.args) {
           try { a = JSON.parse(v.args); } catch (e) { throw new InvalidArgumentError(`--args: not JSON (${(e as Error).message})`); }
         }
+        if (v.data) {
+          const rowBytes = Number(v["row-bytes"]);
+          if (!Number.isInteger(rowBytes) || rowBytes < 1) throw new InvalidArgumentError("--data needs --row-bytes N (the model input's size in bytes)");
+          const { loadSamples } = await import("../train/data.js");
+          const set = loadSamples(v.data, rowBytes, v.labels);
+          a.inputs = set.inputs.map((x) => Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString("base64"));
+          if (set.labels) a.labels = set.labels;
+        }
+        if (v.trainable) a.trainable = v.trainable;
+        if (v.epochs) a.epochs = Number(v.epochs);
+        if (v.budget) a.budget = v.budget;
         const results = await request(ctl, ids, "finetune", a, timeoutMs);
         const rows = results.map((r) => ({ device: r.id, ok: !!r.reply?.ok, result: r.reply?.ok ? JSON.stringify(r.reply.result) : null, error: replyError(r) }));
         console.log(v.json ? JSON.stringify(rows, null, 2) : table(rows));

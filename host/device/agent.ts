@@ -46,6 +46,10 @@ export interface FinetuneContext {
   modelRef: ModelRef;
   args: Record<string, unknown>;
   storage: Storage;
+  /** The active model's verified bytes (as installed in its slot). */
+  bytes: Uint8Array;
+  /** Put a tuned model in service (RAM only: the verified, signed slot model is what boots). */
+  swap(bytes: Uint8Array): Promise<void>;
 }
 
 export interface DeviceAgentOptions {
@@ -578,7 +582,22 @@ export class DeviceAgent {
     if (!a) throw new NoModelError("no model installed");
     this.reply(w, "finetune", "accepted", true);
     try {
-      const result = await this.o.finetune({ model: a.model, modelRef: this.activeModel!, args: cmd.args, storage: this.o.storage });
+      const verified = await this.slots.verify(a.slot);
+      const swap = async (bytes: Uint8Array) => {
+        const b = this.o.board;
+        const model = await this.o.runtime.load(bytes, { kernels: b.kernels, maxMemoryBytes: b.maxMemoryBytes });
+        // Serialised with inference: no invoke sees a half-swapped model.
+        await this.inferQueue;
+        if (this.active === a) {
+          this.active = { ...a, model };
+          a.model.dispose();
+        } else {
+          model.dispose();
+        }
+      };
+      const result = await this.o.finetune({
+        model: a.model, modelRef: this.activeModel!, args: cmd.args, storage: this.o.storage, bytes: verified.bytes, swap,
+      });
       this.reply(w, "finetune", "result", true, { result });
     } catch (e) {
       if (e instanceof PowerCutError) throw e;
