@@ -23,7 +23,8 @@
 // partial sums directly; the scalar loop reads the same layout.
 import { param } from "../fixedpoint";
 import {
-  requantizeOne, requantize4, requantize4Fast, rqConst, narrowClamp8, storeBytes, rqFast, rqLeft, rqRoundZp,
+  requantizeOne, requantize4, requantize4Fast, requantize8, rqConst, narrowClamp8, storeBytes, rqFast, rqLeft,
+  rqRoundZp, rqApprox, approxMagicZp,
 } from "./requantize";
 
 export function conv2d(p: usize): void {
@@ -238,6 +239,7 @@ function conv2dSimd(p: usize): void {
   const actMin = i16x8.splat(<i16>param(p, 23));
   const actMax = i16x8.splat(<i16>param(p, 24));
   const fast = rqFast(rq), left = rqLeft(rq), roundZp = rqRoundZp(rq, outZpS);
+  const approx = rqApprox(rq), magicZp = approxMagicZp(outZpS);
   const packedRows = gPointwise && (gK & 1) == 0;
   const rowBytes = packedRows ? <usize>gK2 << 1 : ((<usize>gK2 << 1) + 31) & ~15;
   const row0 = scratch, row1 = row0 + rowBytes, row2 = row1 + rowBytes, row3 = row2 + rowBytes;
@@ -284,6 +286,23 @@ function conv2dSimd(p: usize): void {
       }
       const n = OC - g < 8 ? OC - g : 8;
       let dst = out0 + <usize>g;
+      if (approx) {
+        // Float32 path (requantize.ts), the exact path for any pixel with an untrusted lane.
+        storeBytes(dst, requantize8(a0, b0, rq, OCp, g, true, magicZp, fast, left, roundZp, outZp, actMin, actMax), n);
+        if (rows > 1) {
+          dst += <usize>OC;
+          storeBytes(dst, requantize8(a1, b1, rq, OCp, g, true, magicZp, fast, left, roundZp, outZp, actMin, actMax), n);
+        }
+        if (rows > 2) {
+          dst += <usize>OC;
+          storeBytes(dst, requantize8(a2, b2, rq, OCp, g, true, magicZp, fast, left, roundZp, outZp, actMin, actMax), n);
+        }
+        if (rows > 3) {
+          dst += <usize>OC;
+          storeBytes(dst, requantize8(a3, b3, rq, OCp, g, true, magicZp, fast, left, roundZp, outZp, actMin, actMax), n);
+        }
+        continue;
+      }
       if (fast) {
         // The channel constants once for the four pixels.
         const m0 = rqConst(rq, OCp, g, 0), h0 = rqConst(rq, OCp, g, 1), l0 = rqConst(rq, OCp, g, 2), s0 = rqConst(rq, OCp, g, 3);

@@ -20,7 +20,7 @@
 //              whose taps all lie inside the input
 import { param } from "../fixedpoint";
 import {
-  requantizeOne, requantize4, narrowClamp8, storeBytes, rqFast, rqLeft, rqRoundZp,
+  requantizeOne, requantize8, storeBytes, rqFast, rqLeft, rqRoundZp, rqApprox, approxMagicZp,
 } from "./requantize";
 
 export function depthwiseConv2d(p: usize): void {
@@ -186,6 +186,7 @@ function depthwiseSimd(p: usize): void {
   const outZp = i32x4.splat(outZpS);
   const actMin = i16x8.splat(<i16>actMinS), actMax = i16x8.splat(<i16>actMaxS);
   const fast = rqFast(rq), left = rqLeft(rq), roundZp = rqRoundZp(rq, outZpS);
+  const approx = rqApprox(rq), magicZp = approxMagicZp(outZpS);
 
   setupInterior(H, W, IC, OH, OW, KH, KW, SH, SW, DH, DW, padT, padL);
   const oyA = gOyA, oyB = gOyB, oxA = gOxA, oxB = gOxB;
@@ -204,7 +205,7 @@ function depthwiseSimd(p: usize): void {
       const sweep = rowInterior && T == 9 && !broadcast && OC8 == OC;
       if (sweep) {
         interiorRow3x3(img + <usize>((iy0 * W + oxA * SW - padL) * IC), <usize>(SW * IC), oxB - oxA,
-          out + <usize>(oxA * OC), <usize>OC, pairs, biasFolded, OC8, rq, OCp, fast, left, roundZp, outZp, actMin, actMax);
+          out + <usize>(oxA * OC), <usize>OC, pairs, biasFolded, OC8, rq, OCp, approx, magicZp, fast, left, roundZp, outZp, actMin, actMax);
       }
       for (let ox = 0; ox < OW; ox++) {
         const ix0 = ox * SW - padL;
@@ -212,9 +213,9 @@ function depthwiseSimd(p: usize): void {
         if (rowInterior && ox >= oxA && ox < oxB) {
           const xp = img + <usize>((iy0 * W + ix0) * IC);
           if (broadcast) interiorBroadcast(xp, pairs, biasFolded, out, OC8, nPairs, blockBytes,
-            rq, OCp, fast, left, roundZp, outZp, actMin, actMax);
+            rq, OCp, approx, magicZp, fast, left, roundZp, outZp, actMin, actMax);
           else interiorChannels(xp, pairs, biasFolded, out, OC8, nPairs, blockBytes,
-            rq, OCp, fast, left, roundZp, outZp, actMin, actMax);
+            rq, OCp, approx, magicZp, fast, left, roundZp, outZp, actMin, actMax);
         } else {
           let kx0 = 0, kx1 = KW;
           while (kx0 < KW && ix0 + kx0 * DW < 0) kx0++;
@@ -235,9 +236,7 @@ function depthwiseSimd(p: usize): void {
                 acc1 = i32x4.add(acc1, i32x4.extmul_high_i16x8_s(xv, wv));
               }
             }
-            storeBytes(out + <usize>c, narrowClamp8(
-              requantize4(acc0, rq, OCp, c, fast, left, roundZp, outZp),
-              requantize4(acc1, rq, OCp, c + 4, fast, left, roundZp, outZp), actMin, actMax), 8);
+            storeBytes(out + <usize>c, requantize8(acc0, acc1, rq, OCp, c, approx, magicZp, fast, left, roundZp, outZp, actMin, actMax), 8);
           }
         }
         for (let c = OC8; c < OC; c++) {
@@ -265,7 +264,7 @@ function depthwiseSimd(p: usize): void {
 // tap pairs' weights are loaded once and the tap offsets are locals.
 function interiorRow3x3(
   xp: usize, xStep: usize, count: i32, out: usize, outStep: usize, pairs: usize, biasFolded: usize,
-  OC8: i32, rq: usize, OCp: i32, fast: bool, left: bool, roundZp: v128, outZp: v128, actMin: v128, actMax: v128,
+  OC8: i32, rq: usize, OCp: i32, approx: bool, magicZp: v128, fast: bool, left: bool, roundZp: v128, outZp: v128, actMin: v128, actMax: v128,
 ): void {
   const o0 = tapOffset(0), o1 = tapOffset(1), o2 = tapOffset(2), o3 = tapOffset(3), o4 = tapOffset(4);
   const o5 = tapOffset(5), o6 = tapOffset(6), o7 = tapOffset(7), o8 = tapOffset(8);
@@ -298,9 +297,7 @@ function interiorRow3x3(
       x0 = v128.load8x8_s(xc + o8);
       a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x0, 0, 8, 1, 9, 2, 10, 3, 11), w4l));
       a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x0, 4, 12, 5, 13, 6, 14, 7, 15), w4h));
-      v128.store64_lane(dst, narrowClamp8(
-        requantize4(a0, rq, OCp, c, fast, left, roundZp, outZp),
-        requantize4(a1, rq, OCp, c + 4, fast, left, roundZp, outZp), actMin, actMax), 0);
+      v128.store64_lane(dst, requantize8(a0, a1, rq, OCp, c, approx, magicZp, fast, left, roundZp, outZp, actMin, actMax), 0);
       xc += xStep;
       dst += outStep;
     }
@@ -313,7 +310,7 @@ function interiorRow3x3(
 @inline
 function interiorChannels(
   xp: usize, pairs: usize, biasFolded: usize, out: usize, OC8: i32, nPairs: i32, blockBytes: usize,
-  rq: usize, OCp: i32, fast: bool, left: bool, roundZp: v128, outZp: v128, actMin: v128, actMax: v128,
+  rq: usize, OCp: i32, approx: bool, magicZp: v128, fast: bool, left: bool, roundZp: v128, outZp: v128, actMin: v128, actMax: v128,
 ): void {
   let wb = pairs;
   for (let c = 0; c < OC8; c += 8) {
@@ -332,9 +329,7 @@ function interiorChannels(
       off += 8;
       w += 16;
     }
-    storeBytes(out + <usize>c, narrowClamp8(
-      requantize4(acc0, rq, OCp, c, fast, left, roundZp, outZp),
-      requantize4(acc1, rq, OCp, c + 4, fast, left, roundZp, outZp), actMin, actMax), 8);
+    storeBytes(out + <usize>c, requantize8(acc0, acc1, rq, OCp, c, approx, magicZp, fast, left, roundZp, outZp, actMin, actMax), 8);
     wb += blockBytes;
   }
 }
@@ -344,7 +339,7 @@ function interiorChannels(
 @inline
 function interiorBroadcast(
   xp: usize, pairs: usize, biasFolded: usize, out: usize, OC8: i32, nPairs: i32, blockBytes: usize,
-  rq: usize, OCp: i32, fast: bool, left: bool, roundZp: v128, outZp: v128, actMin: v128, actMax: v128,
+  rq: usize, OCp: i32, approx: bool, magicZp: v128, fast: bool, left: bool, roundZp: v128, outZp: v128, actMin: v128, actMax: v128,
 ): void {
   let wb = pairs;
   for (let c = 0; c < OC8; c += 8) {
@@ -362,9 +357,7 @@ function interiorBroadcast(
       off += 8;
       w += 16;
     }
-    storeBytes(out + <usize>c, narrowClamp8(
-      requantize4(acc0, rq, OCp, c, fast, left, roundZp, outZp),
-      requantize4(acc1, rq, OCp, c + 4, fast, left, roundZp, outZp), actMin, actMax), 8);
+    storeBytes(out + <usize>c, requantize8(acc0, acc1, rq, OCp, c, approx, magicZp, fast, left, roundZp, outZp, actMin, actMax), 8);
     wb += blockBytes;
   }
 }

@@ -7,6 +7,7 @@
 //   rq + 4: i32 fast     1 if 1 <= e <= 21 wherever the multiplier is not 0: the fast SIMD
 //                        path is exact (see requantize4)
 //   rq + 8: i32 left     1 if some channel has shift > 0
+//   rq + 12: i32 approx  1 if the float32 path applies (see "float32 requantization" below)
 //   then, at t = rq + 16, one column of n entries each:
 //   t + 0  .. 8n : f64 2^-e
 //   t + 8n .. 12n: i32 multiplier       (QuantizeMultiplier, in [2^30, 2^31) or 0)
@@ -15,6 +16,8 @@
 //   t + 20n.. 24n: i32 2^(e + 9)        (fast path: clamp bound)
 //   t + 24n.. 28n: i32 -2^(e + 9)
 //   t + 28n.. 32n: i32 2^(E - e)        (fast path: aligns every channel on the shift E)
+//   t + 32n.. 36n: f32 m * 2^-(31 + e)   (float32 path: the channel's scale, rounded to float32)
+//   t + 36n.. 40n: f32 h                 (float32 path: 2^-(e+1), 0 for e = 0 or multiplier 0)
 // The scalar path uses multiplier/shift with assembly/fixedpoint.ts; the SIMD paths the other
 // columns. All give the bits of TFLite's double-rounding MultiplyByQuantizedMultiplier.
 import { roundingDivideByPOT, clampI32 } from "../fixedpoint";
@@ -162,4 +165,117 @@ export function storeBytes(dst: usize, v: v128, count: i32): void {
       w >>= 8;
     }
   }
+}
+
+// ---- float32 requantization (checked, with the exact path as fallback) ----------------------
+// TFLite's result, for a channel without left shift (e = right shift >= 0), is
+//   E = RHA(u / 2^e),  u = floor((acc*m + 2^30) / 2^31)   (SaturatingRoundingDoublingHighMul,
+// RHA = RoundingDivideByPOT: round half away from zero). For e >= 1, RHA(u/2^e) =
+// floor((u + 2^(e-1) - [u<0]) / 2^e), and nesting the two floors gives one:
+//   E = floor(w + 1/2),  w = z + h*sign,  z = acc*m / 2^(31+e),  h = 2^-(e+1),
+// sign = -1 if u < 0 else +1. For e = 0, E = u = floor(z + 1/2): h = 0. u < 0 exactly when
+// acc < 0, except acc = -1 with m = 2^30 (u = 0): then w = -2^-e, and RNE(w) = 0 = E for
+// e >= 2 while e = 1 gives the tie -1/2, which the check below rejects. A zero multiplier has
+// h = 0 (E = 0).
+// The kernel computes w~ = f32(f32(f32(acc) * s) + copysign(h, acc)), s = f32(m * 2^-(31+e)):
+// four float32 roundings, so |w~ - w| <= 2^-22 |z| + 2^-24 |w| < 2^-12 while |w~| <= 384.
+// y = w~ + (1.5*2^23 + outZp) in float32 is r + outZp + 1.5*2^23 with r an integer nearest to
+// w~ (exact-integer range while |w~| < 2^21 + 1: the host proves |z| < 2^21 from the weights,
+// see requantTable), so bits(y) - bits(1.5*2^23) = r + outZp; d = |w~ - (y - (1.5*2^23 + outZp))|
+// = |w~ - r| is exact (Sterbenz). A lane is trusted when d < 1/2 - 2^-12:
+//  - |w~| <= 384: w lies strictly inside (r - 1/2, r + 1/2), so E = floor(w + 1/2) = r.
+//  - |w~| > 384: |w| > 383.9 and |w~ - w| < 1, so |E - w| <= 1/2 and |r - w| < 3/2: E + outZp
+//    and r + outZp leave the int8 range on the same side (|outZp| <= 128); the clamp equates them.
+// A vector with an untrusted lane (|w~| within 2^-12 of a half-integer: ~0.1% of the lanes) is
+// recomputed with the exact path.
+/** Float32-path flag of a table. */
+// @ts-ignore: decorator
+@inline
+export function rqApprox(rq: usize): bool { return load<i32>(rq, 12) != 0; }
+
+const ROUND_MAGIC: f32 = 12582912.0; // 1.5 * 2^23
+const ROUND_MAGIC_BITS: i32 = 0x4B400000;
+const TRUST_LIMIT: f32 = 0.5 - 1.0 / 4096.0;
+
+/** The rounding constant with the output zero point folded in (as a float32 splat). */
+// @ts-ignore: decorator
+@inline
+export function approxMagicZp(outZp: i32): v128 { return f32x4.splat(ROUND_MAGIC + <f32>outZp); }
+
+/** Float32 scale s (k = 0) or half-step h (k = 1) of channels c..c+3. */
+// @ts-ignore: decorator
+@inline
+export function approxConst(rq: usize, nc: i32, c: i32, k: i32): v128 {
+  const n = <usize>nc;
+  return v128.load(rq + RQ_HEADER + (n << 5) + (<usize>k * (n << 2)) + (<usize>c << 2));
+}
+
+/** w~ = acc * s + copysign(h, acc) in float32 (signBit: i32x4 splat of INT32_MIN). */
+// @ts-ignore: decorator
+@inline
+export function approxW(acc: v128, s: v128, h: v128, signBit: v128): v128 {
+  return f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(acc), s), v128.or(v128.and(acc, signBit), h));
+}
+
+/**
+ * The loop-invariant constants of the float32 path, made once per kernel call (engines do not
+ * hoist SIMD constants out of loops): k0 sign bit, k1 |.| mask, k2 trust limit, k3 magic bits.
+ */
+// @ts-ignore: decorator
+@inline
+export function approxK(k: i32): v128 {
+  return k == 0 ? i32x4.splat(i32.MIN_VALUE) : k == 1 ? i32x4.splat(i32.MAX_VALUE)
+    : k == 2 ? f32x4.splat(TRUST_LIMIT) : i32x4.splat(ROUND_MAGIC_BITS);
+}
+
+/**
+ * 8 channels of one pixel (accumulators a, b; float32 scales sa, sb and half-steps ha, hb of
+ * their two halves), requantized, clamped and narrowed: bytes 0..7 hold the results, bytes
+ * 8..15 are all 0xff when every lane was trusted (approxTrustedAll), else the caller must use the
+ * exact path.
+ */
+// @ts-ignore: decorator
+@inline
+export function approx8(
+  a: v128, b: v128, sa: v128, sb: v128, ha: v128, hb: v128, magicZp: v128,
+  signBit: v128, absMask: v128, limit: v128, magicBits: v128, actMin: v128, actMax: v128,
+): v128 {
+  const wa = approxW(a, sa, ha, signBit);
+  const wb = approxW(b, sb, hb, signBit);
+  const ya = f32x4.add(wa, magicZp);
+  const yb = f32x4.add(wb, magicZp);
+  const da = v128.and(f32x4.sub(wa, f32x4.sub(ya, magicZp)), absMask);
+  const db = v128.and(f32x4.sub(wb, f32x4.sub(yb, magicZp)), absMask);
+  const ok = f32x4.lt(f32x4.max(da, db), limit);
+  const h = i16x8.min_s(i16x8.max_s(i16x8.narrow_i32x4_s(i32x4.sub(ya, magicBits), i32x4.sub(yb, magicBits)), actMin), actMax);
+  return i8x16.narrow_i16x8_s(h, i16x8.narrow_i32x4_s(ok, ok));
+}
+
+/** Whether approx8's result is usable. */
+// @ts-ignore: decorator
+@inline
+export function approxTrustedAll(v: v128): bool {
+  return i64x2.extract_lane(v, 1) == -1;
+}
+
+/**
+ * 8 channels c..c+7 of one pixel (accumulators a, b), requantized, clamped and narrowed to the
+ * low 8 bytes: the float32 path when every lane is trusted, else the exact requantize4.
+ * (Loads its constants: for the less frequent loops.)
+ */
+// @ts-ignore: decorator
+@inline
+export function requantize8(
+  a: v128, b: v128, rq: usize, nc: i32, c: i32, approx: bool, magicZp: v128,
+  fast: bool, left: bool, roundZp: v128, outZp: v128, actMin: v128, actMax: v128,
+): v128 {
+  if (approx) {
+    const v = approx8(a, b, approxConst(rq, nc, c, 0), approxConst(rq, nc, c + 4, 0),
+      approxConst(rq, nc, c, 1), approxConst(rq, nc, c + 4, 1), magicZp,
+      approxK(0), approxK(1), approxK(2), approxK(3), actMin, actMax);
+    if (approxTrustedAll(v)) return v;
+  }
+  return narrowClamp8(
+    requantize4(a, rq, nc, c, fast, left, roundZp, outZp),
+    requantize4(b, rq, nc, c + 4, fast, left, roundZp, outZp), actMin, actMax);
 }

@@ -3,7 +3,7 @@
 import { OP_CONV_2D } from "../../../assembly/abi.js";
 import type { OpPrepare } from "./types.js";
 import {
-  activationQuant, biasValues, checkRank4, convGeometry, requantTable, roundUp, weightScales,
+  accumulatorBounds, activationQuant, biasValues, checkRank4, convGeometry, requantTable, roundUp, weightScales,
 } from "./conv_common.js";
 
 /** Output pixels per SIMD register tile (CONV_ROWS in assembly/kernels/conv2d.ts). */
@@ -46,8 +46,14 @@ export const prepareConv2d: OpPrepare = (ctx) => {
   const OCp = roundUp(OC, 8), K2 = roundUp(K, 2);
   const w = new Int8Array(filter.data!.buffer, filter.data!.byteOffset, OC * K);
   const packed = ctx.constBlob(new Uint8Array(packConvWeights(w, OC, K).buffer));
-  const biasBlob = ctx.constBlob(new Uint8Array(biasValues(ctx, bias, OC, OCp).buffer));
-  const rqBlob = ctx.constBlob(requantTable(inQ.scale, wScales, outQ.scale));
+  const biasInt = biasValues(ctx, bias, OC, OCp);
+  const biasBlob = ctx.constBlob(new Uint8Array(biasInt.buffer));
+  const accBound = accumulatorBounds(biasInt, OC, inQ.zeroPoint, (c) => {
+    let s = 0;
+    for (let i = c * K; i < (c + 1) * K; i++) s += Math.abs(w[i]);
+    return s;
+  });
+  const rqBlob = ctx.constBlob(requantTable(inQ.scale, wScales, outQ.scale, accBound));
   // CONV_ROWS i16 im2col rows of K2 values plus 16 bytes of slack each (the scalar path uses one).
   const scratch = ctx.scratch(CONV_ROWS * roundUp(2 * K2 + 16, 16), 16);
 

@@ -63,20 +63,37 @@ export function biasValues(ctx: PrepareContext, bias: Tensor | null, channels: n
 
 /** The fast SIMD requantization's common shift: exact for right shifts 1..21. */
 const FAST_SHIFT = 21;
+/** The float32 requantization is used when every |acc * real| stays below this (the kernel's magic-number rounding needs < 2^22). */
+const APPROX_LIMIT = 2 ** 21;
+
+/**
+ * Per-channel bound on |acc| = |bias + sum (x - inZp) * w| over all int8 inputs (capped at 2^31:
+ * the int32 accumulator cannot exceed it in magnitude). `weightAbsSum(c)` is sum |w| of channel c.
+ */
+export function accumulatorBounds(bias: Int32Array, channels: number, inZp: number, weightAbsSum: (c: number) => number): number[] {
+  const maxDev = Math.max(127 - inZp, inZp + 128);
+  const out: number[] = [];
+  for (let c = 0; c < channels; c++) out.push(Math.min(2 ** 31, Math.abs(bias[c]) + maxDev * weightAbsSum(c)));
+  return out;
+}
 
 /**
  * The requantization table of assembly/kernels/requantize.ts for `channels` outputs, padded to
- * n = roundup(channels, 8): a 16-byte header (E, fast, left) and the columns f64 2^-e,
- * multiplier, shift, 2^left, +-2^(e+9), 2^(E-e).
+ * n = roundup(channels, 8): a 16-byte header (E, fast, left, approx) and the columns f64 2^-e,
+ * multiplier, shift, 2^left, +-2^(e+9), 2^(E-e), f32 scale, f32 half-step.
+ * `accBound` (per channel, see accumulatorBounds) enables the float32 path when it is provably
+ * safe; without it the float32 path stays off.
  */
-export function requantTable(inScale: number, wScales: number[], outScale: number): Uint8Array {
+export function requantTable(inScale: number, wScales: number[], outScale: number, accBound?: number[]): Uint8Array {
   const channels = wScales.length;
   const n = roundUp(channels, 8);
-  const bytes = new Uint8Array(16 + 32 * n);
+  const bytes = new Uint8Array(16 + 40 * n);
   const head = new Int32Array(bytes.buffer, 0, 4);
   const col = (k: number) => new Int32Array(bytes.buffer, 16 + 4 * k * n, n);
   const rscale = new Float64Array(bytes.buffer, 16, n);
   const mult = col(2), shift = col(3), lmul = col(4), bound = col(5), negBound = col(6), align = col(7);
+  const fscale = new Float32Array(bytes.buffer, 16 + 32 * n, n);
+  const fhalf = new Float32Array(bytes.buffer, 16 + 36 * n, n);
   const rights: number[] = [];
   for (let c = 0; c < channels; c++) {
     // TFLite: double(input_scale) * double(filter_scale[c]) / double(output_scale).
@@ -101,9 +118,23 @@ export function requantTable(inScale: number, wScales: number[], outScale: numbe
       align[c] = 2 ** (E - e);
     }
   }
+  // Float32 path (requantize.ts, "float32 requantization"): needs no left shift anywhere and
+  // |z| = |acc * m * 2^-(31+e)| < 2^21 for every reachable accumulator.
+  let approx = accBound !== undefined && accBound.length >= channels;
+  for (let c = 0; approx && c < channels; c++) {
+    if (mult[c] === 0) continue;
+    if (shift[c] > 0 || accBound![c] * mult[c] * 2 ** -(31 + rights[c]) >= APPROX_LIMIT) approx = false;
+  }
+  if (approx) {
+    for (let c = 0; c < channels; c++) {
+      fscale[c] = Math.fround(mult[c] * 2 ** -(31 + rights[c]));
+      fhalf[c] = mult[c] === 0 || rights[c] === 0 ? 0 : 2 ** -(rights[c] + 1);
+    }
+  }
   head[0] = E;
   head[1] = fast ? 1 : 0;
   head[2] = shift.some((s) => s > 0) ? 1 : 0;
+  head[3] = approx ? 1 : 0;
   return bytes;
 }
 

@@ -3,7 +3,7 @@
 import { OP_DEPTHWISE_CONV_2D } from "../../../assembly/abi.js";
 import type { OpPrepare } from "./types.js";
 import {
-  activationQuant, biasValues, checkRank4, convGeometry, requantTable, roundUp, weightScales,
+  accumulatorBounds, activationQuant, biasValues, checkRank4, convGeometry, requantTable, roundUp, weightScales,
 } from "./conv_common.js";
 
 /**
@@ -68,7 +68,13 @@ export const prepareDepthwiseConv2d: OpPrepare = (ctx) => {
   const biasInt = biasValues(ctx, bias, OC, roundUp(OC, 8));
   const biasBlob = ctx.constBlob(new Uint8Array(biasInt.buffer));
   const folded = ctx.constBlob(new Uint8Array(foldZeroPoint(biasInt, w, KH * KW, OC, inQ.zeroPoint).buffer));
-  const rqBlob = ctx.constBlob(requantTable(inQ.scale, wScales, outQ.scale));
+  const taps = KH * KW;
+  const accBound = accumulatorBounds(biasInt, OC, inQ.zeroPoint, (c) => {
+    let s = 0;
+    for (let t = 0; t < taps; t++) s += Math.abs(w[t * OC + c]);
+    return s;
+  });
+  const rqBlob = ctx.constBlob(requantTable(inQ.scale, wScales, outQ.scale, accBound));
 
   return {
     encode: (addr) => [{
