@@ -8,7 +8,6 @@ import { SHARED, NO_SHARED } from "../helpers/shared.js";
 import { goldenCases, runGoldenCase } from "../helpers/golden.js";
 
 const cases = goldenCases();
-const asI8 = (b: Buffer) => new Int8Array(b.buffer, b.byteOffset, b.byteLength);
 
 describe.skipIf(!SHARED)(`TFLM golden outputs through the kernel component${SHARED ? "" : ` (${NO_SHARED})`}`, () => {
   it("found the MLPerf Tiny cases", () => {
