@@ -2,6 +2,7 @@
 //   "seed=7,drop=0.05,delay=200,powercut=slot-write-model|commit,torn=0.5,skew=30000,broker-restart=5000"
 // Every random choice comes from a seeded generator per device, so a spec plus a seed
 // replays the same faults.
+import { mulberry32 } from "../host/util/random.js";
 import { InvalidArgumentError } from "../host/errors.js";
 import type { AgentStep } from "../host/device/agent.js";
 
@@ -75,17 +76,8 @@ export function parseFaults(spec: string | undefined): FaultSpec {
   return f;
 }
 
-/** mulberry32: small, fast, seedable. */
-export function rng32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (host/util/random.ts): small, fast, seedable. */
+export const rng32 = mulberry32;
 
 export function hashSeed(seed: number, label: string): number {
   let h = (seed ^ 0x9e3779b9) >>> 0;

@@ -12,7 +12,7 @@ import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createHash } from "node:crypto";
 import { InvalidArgumentError, KernelBuildError, MemoryBudgetError } from "../errors.js";
-import { KERNEL_BUILDS, kernelBytes, wasmDir, type KernelBuild, type KernelChoice, type KernelExports, type KernelInstance } from "./kernels.js";
+import { KERNEL_BUILDS, engineHasRelaxedSimd, kernelBytes, wasmDir, type KernelBuild, type KernelChoice, type KernelExports, type KernelInstance } from "./kernels.js";
 
 /** The op-block ABI this host encodes programs for (assembly/component.ts ABI_VERSION). */
 export const HOST_ABI_VERSION = 1;
@@ -166,6 +166,8 @@ function bindingCores(build: KernelBuild, dir: string): { name: string; bytes: U
 
 /** Can this engine run the component build? (Its core modules validate exactly when every feature they use is there.) */
 export function isComponentBuildSupported(build: KernelBuild, opts: ComponentOptions = {}): boolean {
+  // "relaxed" needs the engine feature itself, as for the plain core module (host/wasm/kernels.ts).
+  if (build === "relaxed" && !engineHasRelaxedSimd()) return false;
   return bindingCores(build, opts.dir ?? componentDir()).every((c) => WebAssembly.validate(c.bytes));
 }
 

@@ -56,7 +56,25 @@ export function kernelBytes(build: KernelBuild): Uint8Array<ArrayBuffer> {
  * without --experimental-wasm-relaxed-simd on Node 20).
  */
 export function isBuildSupported(build: KernelBuild): boolean {
+  if (build === "relaxed" && !engineHasRelaxedSimd()) return false;
   return WebAssembly.validate(kernelBytes(build));
+}
+
+/**
+ * Does the engine run relaxed SIMD at all? Probed with a one-function module that uses
+ * i32x4.relaxed_dot_i8x16_i7x16_add_s, so "relaxed" is only chosen where the feature exists
+ * even while the relaxed build happens to contain no relaxed instruction (it then equals simd).
+ */
+export function engineHasRelaxedSimd(): boolean {
+  const v128Zero = [0xfd, 0x0c, ...new Array<number>(16).fill(0)];
+  const body = [0x00, ...v128Zero, ...v128Zero, ...v128Zero, 0xfd, 0x93, 0x02, 0x0b];
+  const probe = new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+    0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type: () -> v128
+    0x03, 0x02, 0x01, 0x00, // one function of type 0
+    0x0a, body.length + 2, 0x01, body.length, ...body, // code
+  ]);
+  return WebAssembly.validate(probe);
 }
 
 export function supportedBuilds(): KernelBuild[] {

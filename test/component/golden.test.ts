@@ -5,10 +5,9 @@ import { describe, expect, it } from "vitest";
 import { loadModel, type Model } from "../../host/index.js";
 import { BUILDS } from "../helpers/kernel-harness.js";
 import { SHARED, NO_SHARED } from "../helpers/shared.js";
-import { goldenCases, firstDiff } from "../helpers/golden.js";
+import { goldenCases, runGoldenCase } from "../helpers/golden.js";
 
 const cases = goldenCases();
-const asI8 = (b: Buffer) => new Int8Array(b.buffer, b.byteOffset, b.byteLength);
 
 describe.skipIf(!SHARED)(`TFLM golden outputs through the kernel component${SHARED ? "" : ` (${NO_SHARED})`}`, () => {
   it("found the MLPerf Tiny cases", () => {
@@ -29,20 +28,7 @@ describe.skipIf(!SHARED)(`TFLM golden outputs through the kernel component${SHAR
         const m = await get(c.modelPath);
         expect(m.instantiation).toBe("component");
         expect(m.kernels).toBe(build);
-        const input = asI8(readFileSync(c.inputPath));
-        const golden = asI8(readFileSync(c.goldenPath));
-        const inView = m.input(0), outView = m.output(0);
-        const inN = inView.byteLength, outN = outView.byteLength;
-        expect(input.byteLength).toBe(inN * c.batch);
-        expect(golden.byteLength).toBe(outN * c.batch);
-        const bad: string[] = [];
-        for (let r = 0; r < c.batch; r++) {
-          m.reset();
-          new Int8Array(inView.buffer, inView.byteOffset, inN).set(input.subarray(r * inN, (r + 1) * inN));
-          m.invoke();
-          const d = firstDiff(new Int8Array(outView.buffer, outView.byteOffset, outN), golden.subarray(r * outN, (r + 1) * outN));
-          if (d) bad.push(`row ${r}: ${d}`);
-        }
+        const bad = runGoldenCase(m, c);
         expect(bad.slice(0, 5)).toEqual([]);
       });
     }

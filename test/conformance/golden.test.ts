@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { loadModelSync, type Model } from "../../host/index.js";
 import { BUILDS } from "../helpers/kernel-harness.js";
 import { SHARED, NO_SHARED } from "../helpers/shared.js";
-import { goldenCases, layerDumps, firstDiff } from "../helpers/golden.js";
+import { goldenCases, layerDumps, firstDiff, runGoldenCase } from "../helpers/golden.js";
 
 const cases = goldenCases();
 const dumps = layerDumps();
@@ -25,20 +25,7 @@ describe.skipIf(!SHARED)(`TFLM golden outputs${SHARED ? "" : ` (${NO_SHARED})`}`
     for (const c of cases) {
       it(`${build}: ${c.name}${c.batch > 1 ? ` (${c.batch} rows)` : ""}`, () => {
         const m = get(c.modelPath);
-        const input = asI8(readFileSync(c.inputPath));
-        const golden = asI8(readFileSync(c.goldenPath));
-        const inView = m.input(0), outView = m.output(0);
-        const inN = inView.byteLength, outN = outView.byteLength;
-        expect(input.byteLength).toBe(inN * c.batch);
-        expect(golden.byteLength).toBe(outN * c.batch);
-        const bad: string[] = [];
-        for (let r = 0; r < c.batch; r++) {
-          m.reset();
-          new Int8Array(inView.buffer, inView.byteOffset, inN).set(input.subarray(r * inN, (r + 1) * inN));
-          m.invoke();
-          const d = firstDiff(new Int8Array(outView.buffer, outView.byteOffset, outN), golden.subarray(r * outN, (r + 1) * outN));
-          if (d) bad.push(`row ${r}: ${d}`);
-        }
+        const bad = runGoldenCase(m, c);
         expect(bad.slice(0, 5)).toEqual([]);
       });
     }

@@ -75,3 +75,30 @@ export function firstDiff(actual: ArrayLike<number>, expected: ArrayLike<number>
   return first < 0 ? null
     : `${count} of ${actual.length} bytes differ (first at ${first}: got ${actual[first]}, want ${expected[first]}; max |diff| ${maxAbs})`;
 }
+
+/** Loaded-model surface the golden runner needs (the library's Model, either instantiation). */
+export interface GoldenRunnable {
+  input(i: number): ArrayBufferView;
+  output(i: number): ArrayBufferView;
+  reset(): void;
+  invoke(): void;
+}
+
+/** Run every row of a golden case from a fresh state; returns one message per differing row. */
+export function runGoldenCase(m: GoldenRunnable, c: GoldenCase): string[] {
+  const input = new Int8Array(readFileSync(c.inputPath));
+  const golden = new Int8Array(readFileSync(c.goldenPath));
+  const inView = m.input(0), outView = m.output(0);
+  const inN = inView.byteLength, outN = outView.byteLength;
+  if (input.byteLength !== inN * c.batch) return [`input file holds ${input.byteLength} bytes, expected ${c.batch} x ${inN}`];
+  if (golden.byteLength !== outN * c.batch) return [`golden file holds ${golden.byteLength} bytes, expected ${c.batch} x ${outN}`];
+  const bad: string[] = [];
+  for (let r = 0; r < c.batch; r++) {
+    m.reset();
+    new Int8Array(inView.buffer, inView.byteOffset, inN).set(input.subarray(r * inN, (r + 1) * inN));
+    m.invoke();
+    const d = firstDiff(new Int8Array(outView.buffer, outView.byteOffset, outN), golden.subarray(r * outN, (r + 1) * outN));
+    if (d) bad.push(`row ${r}: ${d}`);
+  }
+  return bad;
+}

@@ -3,6 +3,7 @@
 //   const k = new KernelHarness("simd");
 //   const x = k.putI8(Int8Array.of(...)); const y = k.alloc(n);
 //   k.run(OP_X, [x, y, ...]); const out = k.readI8(y, n);
+import { mulberry32 } from "../../host/util/random.js";
 import { instantiateKernels, supportedBuilds, type KernelBuild, type KernelInstance } from "../../host/wasm/kernels.js";
 
 export const BUILDS: KernelBuild[] = supportedBuilds();
@@ -44,16 +45,7 @@ export class KernelHarness {
 }
 
 /** Deterministic PRNG (mulberry32) so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 export function randInt(r: () => number, lo: number, hi: number): number {
   return lo + Math.floor(r() * (hi - lo + 1));
 }

@@ -1,6 +1,7 @@
 // Test-side conveniences over host/model/writer.ts: a small graph builder, a few ready-made
 // models that need no third-party files, and raw flatbuffer models for the malformed-file cases
 // the writer cannot express (several subgraphs, other schema versions, external buffers, custom ops).
+import { mulberry32 } from "../../host/util/random.js";
 import { Builder } from "flatbuffers";
 import { writeModel, type ModelDesc, type OperatorDesc, type QuantizationDesc, type TensorDesc } from "../../host/model/writer.js";
 import { BuiltinOp, TensorType } from "../../host/model/types.js";
@@ -189,13 +190,4 @@ export function rawModel(o: RawModelOptions = {}): Uint8Array {
 }
 
 /** Deterministic PRNG (mulberry32) for the fuzz-style tests. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = mulberry32;

@@ -1,0 +1,15 @@
+// mulberry32: a small, fast, seedable PRNG whose sequence is the same on every engine and
+// architecture. One implementation for everything that needs reproducible randomness (fault
+// injection, test data, self-test vectors).
+
+/** Uniform numbers in [0, 1) from a 32-bit seed. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
