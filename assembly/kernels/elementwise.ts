@@ -8,6 +8,8 @@
 //   16 broadcast (0: same shapes, flat loop; 1: use the 4-D description below)
 //   17..20 output dims d0..d3, 21..24 input1 element strides, 25..28 input2 element strides
 //          (stride 0 along a broadcast dimension)
+//   29 1 when the output may be requantized in float32 (requantize.ts; the host proved
+//      |sum * output multiplier| < 2^21), 30 its f32 scale (bits), 31 its f32 half-step (bits)
 // OP_MUL:
 //   0 input1, 1 input2, 2 output, 3 element count
 //   4 input1 zero point, 5 input2 zero point, 6 output zero point, 7 activation min, 8 activation max
@@ -17,6 +19,7 @@
 // share storage with input1 (or input2).
 import { clampI32, multiplyByQuantizedMultiplier, param } from "../fixedpoint";
 import { narrowToI8, requantize4 } from "./simd_requant";
+import { approx8, approxK, approxMagicZp, approxTrustedAll } from "./requantize";
 
 // ADD rescales each input on its own before the sum, so each input's rescaled value is a function
 // of one int8: for large tensors the kernel tabulates both (256 int32 each, built per call with
@@ -87,6 +90,7 @@ export function add(p: usize): void {
   if (tables) buildAddTables(p);
   const om = param(p, 14), os = param(p, 15), oz = param(p, 6), lo = param(p, 7), hi = param(p, 8);
   if (param(p, 16) == 0) {
+    if (ASC_FEATURE_SIMD && addSimdApplies(p)) { addSimd(p); return; }
     if (tables) {
       let i = 0;
       if (ASC_FEATURE_SIMD) {
@@ -134,6 +138,87 @@ export function add(p: usize): void {
         }
       }
     }
+  }
+}
+
+// ---- SIMD ADD (same shapes): both input rescales in i32 lanes, exactly --------------------
+// TFLM rescales input i as a = RoundingDivideByPOT(SRDHM(d * 2^20, m), e), d = x - zp in
+// [-255, 255], m in {0} U [2^30, 2^31), e >= 0. With the left shift of 20:
+//   SRDHM(d * 2^20, m) = floor((d*m*2^20 + 2^30) / 2^31) = floor((d*m + 2^10) / 2^11) = v
+// (|d * 2^20| < 2^28: no saturation). Split m = mh * 2^11 + ml (0 <= ml < 2^11, mh < 2^20):
+// v = d*mh + floor((d*ml + 2^10) / 2^11), where |d*mh| < 2^28 and |d*ml| < 2^19 fit in i32.
+// For e >= 1, RoundingDivideByPOT(v, e) = floor((v + 2^(e-1) - [v < 0]) / 2^e), and v < 0
+// exactly when d < 0 (m >= 2^30), so with nested floors
+//   a = (d*mh + ((d*ml + 2^10 + 2^(10+e)) >> 11) + (d >> 31)) >> e
+// (e = 0: a = v, no rounding term). Needs e <= 19 for 2^(10+e) + |d*ml| < 2^31.
+
+// @ts-ignore: decorator
+@inline
+function addSimdApplies(p: usize): bool {
+  const s1 = param(p, 11), s2 = param(p, 13);
+  return param(p, 9) == 20 && s1 <= 0 && s1 >= -19 && s2 <= 0 && s2 >= -19;
+}
+
+/** The rescaled input (i32 lanes) of d (i32 lanes): mh, ml, c (2^10 + 2^(10+e), or 2^10), signMask (-1 if e >= 1, else 0) as splats. */
+// @ts-ignore: decorator
+@inline
+function rescaleInput(d: v128, mh: v128, ml: v128, c: v128, signMask: v128, e: i32): v128 {
+  const v = i32x4.add(i32x4.mul(d, mh), i32x4.shr_s(i32x4.add(i32x4.mul(d, ml), c), 11));
+  return i32x4.shr_s(i32x4.add(v, v128.and(i32x4.shr_s(d, 31), signMask)), e);
+}
+
+// Loop constants of addSimd, stored before the loop and loaded in it: engines recompute splats
+// inside loops (V8's scheduler sinks them), a load from a fixed address is one instruction.
+const ADD_K: usize = memory.data(16 * 15, 16);
+
+// @ts-ignore: decorator
+@inline
+function k(i: i32): v128 { return v128.load(ADD_K + (<usize>i << 4)); }
+
+function addSimd(p: usize): void {
+  const in1 = <usize>param(p, 0);
+  const in2 = <usize>param(p, 1);
+  const out = <usize>param(p, 2);
+  const n = param(p, 3);
+  const oz = param(p, 6), lo = param(p, 7), hi = param(p, 8);
+  const m1 = param(p, 10), e1 = -param(p, 11), m2 = param(p, 12), e2 = -param(p, 13);
+  const om = param(p, 14), os = param(p, 15);
+  const approx = param(p, 29) != 0;
+  v128.store(ADD_K, i16x8.splat(<i16>param(p, 4)));
+  v128.store(ADD_K, i16x8.splat(<i16>param(p, 5)), 16);
+  v128.store(ADD_K, i32x4.splat(m1 >> 11), 32);
+  v128.store(ADD_K, i32x4.splat(m1 & 2047), 48);
+  v128.store(ADD_K, i32x4.splat(1024 + (e1 > 0 ? 1 << (10 + e1) : 0)), 64);
+  v128.store(ADD_K, i32x4.splat(e1 > 0 ? -1 : 0), 80);
+  v128.store(ADD_K, i32x4.splat(m2 >> 11), 96);
+  v128.store(ADD_K, i32x4.splat(m2 & 2047), 112);
+  v128.store(ADD_K, i32x4.splat(1024 + (e2 > 0 ? 1 << (10 + e2) : 0)), 128);
+  v128.store(ADD_K, i32x4.splat(e2 > 0 ? -1 : 0), 144);
+  v128.store(ADD_K, i32x4.splat(param(p, 30)), 160);
+  v128.store(ADD_K, i32x4.splat(param(p, 31)), 176);
+  v128.store(ADD_K, approxMagicZp(oz), 192);
+  v128.store(ADD_K, i16x8.splat(<i16>lo), 208);
+  v128.store(ADD_K, i16x8.splat(<i16>hi), 224);
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const d1 = i16x8.sub(v128.load8x8_s(in1 + <usize>i), k(0));
+    const d2 = i16x8.sub(v128.load8x8_s(in2 + <usize>i), k(1));
+    const dl1 = i32x4.extend_low_i16x8_s(d1), dh1 = i32x4.extend_high_i16x8_s(d1);
+    const dl2 = i32x4.extend_low_i16x8_s(d2), dh2 = i32x4.extend_high_i16x8_s(d2);
+    const sl = i32x4.add(rescaleInput(dl1, k(2), k(3), k(4), k(5), e1), rescaleInput(dl2, k(6), k(7), k(8), k(9), e2));
+    const sh = i32x4.add(rescaleInput(dh1, k(2), k(3), k(4), k(5), e1), rescaleInput(dh2, k(6), k(7), k(8), k(9), e2));
+    if (approx) {
+      const v = approx8(sl, sh, k(10), k(10), k(11), k(11), k(12), approxK(0), approxK(1), approxK(2), approxK(3), k(13), k(14));
+      if (approxTrustedAll(v)) { v128.store64_lane(out + <usize>i, v, 0); continue; }
+    }
+    const ql = requantize4(sl, om, os, oz, lo, hi);
+    const qh = requantize4(sh, om, os, oz, lo, hi);
+    const h = i16x8.narrow_i32x4_s(ql, qh);
+    v128.store64_lane(out + <usize>i, i8x16.narrow_i16x8_s(h, h), 0);
+  }
+  for (; i < n; i++) {
+    const o = <usize>i;
+    store<i8>(out + o, <i8>addOne(<i32>load<i8>(in1 + o), <i32>load<i8>(in2 + o), p));
   }
 }
 

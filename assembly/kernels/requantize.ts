@@ -195,7 +195,6 @@ export function rqApprox(rq: usize): bool { return load<i32>(rq, 12) != 0; }
 
 const ROUND_MAGIC: f32 = 12582912.0; // 1.5 * 2^23
 const ROUND_MAGIC_BITS: i32 = 0x4B400000;
-const TRUST_LIMIT: f32 = 0.5 - 1.0 / 4096.0;
 
 /** The rounding constant with the output zero point folded in (as a float32 splat). */
 // @ts-ignore: decorator
@@ -217,15 +216,24 @@ export function approxW(acc: v128, s: v128, h: v128, signBit: v128): v128 {
   return f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(acc), s), v128.or(v128.and(acc, signBit), h));
 }
 
+/** Bits of TRUST_LIMIT (0.5 - 2^-12) as a float32. */
+const TRUST_LIMIT_BITS: i32 = 0x3EFFE000;
 /**
- * The loop-invariant constants of the float32 path, made once per kernel call (engines do not
- * hoist SIMD constants out of loops): k0 sign bit, k1 |.| mask, k2 trust limit, k3 magic bits.
+ * The constants of the float32 path in the data segment: a load from a fixed address is one
+ * instruction, while engines rematerialize SIMD constants inside loops. k0 sign bit, k1 |.|
+ * mask, k2 trust limit, k3 magic bits.
  */
+const APPROX_K: usize = memory.data<i32>([
+  i32.MIN_VALUE, i32.MIN_VALUE, i32.MIN_VALUE, i32.MIN_VALUE,
+  i32.MAX_VALUE, i32.MAX_VALUE, i32.MAX_VALUE, i32.MAX_VALUE,
+  TRUST_LIMIT_BITS, TRUST_LIMIT_BITS, TRUST_LIMIT_BITS, TRUST_LIMIT_BITS,
+  ROUND_MAGIC_BITS, ROUND_MAGIC_BITS, ROUND_MAGIC_BITS, ROUND_MAGIC_BITS,
+], 16);
+
 // @ts-ignore: decorator
 @inline
 export function approxK(k: i32): v128 {
-  return k == 0 ? i32x4.splat(i32.MIN_VALUE) : k == 1 ? i32x4.splat(i32.MAX_VALUE)
-    : k == 2 ? f32x4.splat(TRUST_LIMIT) : i32x4.splat(ROUND_MAGIC_BITS);
+  return v128.load(APPROX_K + (<usize>k << 4));
 }
 
 /**
@@ -246,7 +254,8 @@ export function approx8(
   const yb = f32x4.add(wb, magicZp);
   const da = v128.and(f32x4.sub(wa, f32x4.sub(ya, magicZp)), absMask);
   const db = v128.and(f32x4.sub(wb, f32x4.sub(yb, magicZp)), absMask);
-  const ok = f32x4.lt(f32x4.max(da, db), limit);
+  // da, db are non-negative floats: their bit patterns order like the values.
+  const ok = f32x4.lt(i32x4.max_s(da, db), limit);
   const h = i16x8.min_s(i16x8.max_s(i16x8.narrow_i32x4_s(i32x4.sub(ya, magicBits), i32x4.sub(yb, magicBits)), actMin), actMax);
   return i8x16.narrow_i16x8_s(h, i16x8.narrow_i32x4_s(ok, ok));
 }

@@ -80,6 +80,24 @@ function range(ctx: PrepareContext, q: { scale: number; zeroPoint: number }): { 
   }
 }
 
+type Multiplier = { multiplier: number; shift: number };
+
+/**
+ * Words 29..31 of the ADD block: whether the SIMD kernel may requantize the output in float32
+ * (assembly/kernels/requantize.ts: needs |sum * mo * 2^-(31+e)| < 2^21 for every reachable sum),
+ * and the f32 scale and half-step as bit patterns.
+ */
+function addOutputF32(m1: Multiplier, m2: Multiplier, mo: Multiplier): number[] {
+  // |rescaled input| <= 255 * 2^20 * m * 2^(shift-31) + 1 (one rounding up at most).
+  const inMax = (m: Multiplier) => 255 * 2 ** 20 * m.multiplier * 2 ** (m.shift - 31) + 1;
+  const e = -mo.shift;
+  const zScale = mo.multiplier * 2 ** -(31 + e);
+  const ok = e >= 0 && (inMax(m1) + inMax(m2)) * zScale < 2 ** 21;
+  if (!ok) return [0, 0, 0];
+  const bits = new Int32Array(new Float32Array([zScale, e >= 1 && mo.multiplier !== 0 ? 2 ** -(e + 1) : 0]).buffer);
+  return [1, bits[0], bits[1]];
+}
+
 export const prepareAdd: OpPrepare = (ctx) => {
   const in1 = ctx.input(0);
   const in2 = ctx.input(1);
@@ -98,6 +116,7 @@ export const prepareAdd: OpPrepare = (ctx) => {
   ctx.check(mo.shift <= 0, `output scale ${qo.scale} is too small for the input scales (TFLM rejects it too)`);
   const a1 = operand(ctx, in1);
   const a2 = operand(ctx, in2);
+  const f32 = addOutputF32(m1, m2, mo);
   return {
     encode: (a) => [{
       kernel: OP_ADD,
@@ -105,7 +124,7 @@ export const prepareAdd: OpPrepare = (ctx) => {
         a1(a), a2(a), a.tensor(out), count(out.shape),
         q1.zeroPoint, q2.zeroPoint, qo.zeroPoint, r.min, r.max,
         ADD_LEFT_SHIFT, m1.multiplier, m1.shift, m2.multiplier, m2.shift, mo.multiplier, mo.shift,
-        bc.mode, ...bc.words,
+        bc.mode, ...bc.words, ...f32,
       ],
     }],
   };
