@@ -244,6 +244,24 @@ function conv2dSimd(p: usize): void {
   const rowBytes = packedRows ? <usize>gK2 << 1 : ((<usize>gK2 << 1) + 31) & ~15;
   const row0 = scratch, row1 = row0 + rowBytes, row2 = row1 + rowBytes, row3 = row2 + rowBytes;
   const M = N * OH * OW;
+  // Interior pixels (every tap inside the input, kernel rows contiguous: dilation 1 along x)
+  // are gathered inline: [oyA, oyB) x [oxA, oxB), empty when not applicable. Chunks of 8 may
+  // read up to 7 bytes past a run: the last rows of the input use gatherRow, which checks.
+  const H = gH, W = gW, IC = gIC, KH = gKH, SH = gSH, SW = gSW, padT = gPadT, padL = gPadL;
+  const seg = gKW * IC;
+  const segBytes = <usize>seg << 1;
+  const rowStep = <usize>(gDH * W * IC);
+  const oddK = (gK & 1) != 0;
+  const zv = i16x8.splat(<i16>gInZp);
+  let oyA = (padT + SH - 1) / SH;
+  let oyB = H - 1 + padT - (KH - 1) * gDH >= 0 ? (H - 1 + padT - (KH - 1) * gDH) / SH + 1 : 0;
+  const oxA = (padL + SW - 1) / SW;
+  let oxB = W - 1 + padL - (gKW - 1) >= 0 ? (W - 1 + padL - (gKW - 1)) / SW + 1 : 0;
+  if (oyB > OH) oyB = OH;
+  if (oxB > OW) oxB = OW;
+  // Keep 8 bytes of input after every chunk read: drop the last rows that could run past the end.
+  while (oyB > oyA && ((oyB - 1) * SH - padT + (KH - 1) * gDH) * W * IC + (oxB - 1) * SW * IC + seg + 8 > H * W * IC) oyB--;
+  if (N != 1 || gDW != 1 || gPointwise) { oyA = 0; oyB = 0; }
   // The next pixel to gather.
   let b = 0, oy = 0, ox = 0;
   for (let m = 0; m < M; m += CONV_ROWS) {
@@ -254,7 +272,22 @@ function conv2dSimd(p: usize): void {
       widen(row0, gIn + <usize>m * <usize>gK, rows * gK, gInZp);
     } else {
       for (let i = 0; i < rows; i++) {
-        gatherRow(row0 + <usize>i * rowBytes, b, oy, ox);
+        const dst = row0 + <usize>i * rowBytes;
+        if (oy >= oyA && oy < oyB && ox >= oxA && ox < oxB) {
+          // Interior pixel with contiguous kernel rows: KH runs of KW*IC values, no checks.
+          let src = gIn + <usize>(((b * H + oy * SH - padT) * W + ox * SW - padL) * IC);
+          let d = dst;
+          for (let ky = 0; ky < KH; ky++) {
+            for (let c = 0; c < seg; c += 8) {
+              v128.store(d + (<usize>c << 1), i16x8.sub(v128.load8x8_s(src + <usize>c), zv));
+            }
+            d += segBytes;
+            src += rowStep;
+          }
+          if (oddK) store<i16>(dst + (<usize>gK << 1), 0);
+        } else {
+          gatherRow(dst, b, oy, ox);
+        }
         if (++ox == OW) { ox = 0; if (++oy == OH) { oy = 0; b++; } }
       }
     }
