@@ -277,12 +277,28 @@ function conv2dSimd(p: usize): void {
           // Interior pixel with contiguous kernel rows: KH runs of KW*IC values, no checks.
           let src = gIn + <usize>(((b * H + oy * SH - padT) * W + ox * SW - padL) * IC);
           let d = dst;
-          for (let ky = 0; ky < KH; ky++) {
-            for (let c = 0; c < seg; c += 8) {
-              v128.store(d + (<usize>c << 1), i16x8.sub(v128.load8x8_s(src + <usize>c), zv));
+          if (seg <= 8) {
+            // Short runs (first layers, few input channels): one or two chunks per kernel row.
+            for (let ky = 0; ky < KH; ky++) {
+              v128.store(d, i16x8.sub(v128.load8x8_s(src), zv));
+              d += segBytes;
+              src += rowStep;
             }
-            d += segBytes;
-            src += rowStep;
+          } else if (seg <= 16) {
+            for (let ky = 0; ky < KH; ky++) {
+              v128.store(d, i16x8.sub(v128.load8x8_s(src), zv));
+              v128.store(d, i16x8.sub(v128.load8x8_s(src, 8), zv), 16);
+              d += segBytes;
+              src += rowStep;
+            }
+          } else {
+            for (let ky = 0; ky < KH; ky++) {
+              for (let c = 0; c < seg; c += 8) {
+                v128.store(d + (<usize>c << 1), i16x8.sub(v128.load8x8_s(src + <usize>c), zv));
+              }
+              d += segBytes;
+              src += rowStep;
+            }
           }
           if (oddK) store<i16>(dst + (<usize>gK << 1), 0);
         } else {
