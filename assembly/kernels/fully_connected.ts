@@ -11,9 +11,16 @@
 //   8 shifts       int32 [groups * FC_ROWS]
 //   9 output zero point, 10 activation min, 11 activation max
 //   12 uniform: 1 when every channel has the same multiplier and shift (per-tensor weights)
+//   13 1 when a uniform op may requantize in float32 (requantize.ts; the host proved
+//      |acc * real| < 2^21), 14 its f32 scale (bits), 15 its f32 half-step (bits)
 import { clampI32, multiplyByQuantizedMultiplier, param } from "../fixedpoint";
 import { FC_CHUNK, FC_ROWS } from "./fc_layout";
 import { narrowToI8, requantize4 } from "./simd_requant";
+import { approx8, approxK, approxMagicZp, approxTrustedAll } from "./requantize";
+
+// Loop constants of the float32 requantization, written once per call and loaded in the loop
+// (engines recompute SIMD splats inside loops): scale, half-step, magic + zp, act min, act max.
+const FC_K: usize = memory.data(16 * 5, 16);
 
 // Row sums of a partial last group are spilled here to store only the rows that exist.
 const SPILL: usize = memory.data(16, 16);
@@ -125,6 +132,14 @@ function fullyConnectedSimd(p: usize): void {
   const lo = param(p, 10);
   const hi = param(p, 11);
   const uniform = param(p, 12) != 0;
+  const approx = uniform && param(p, 13) != 0;
+  if (approx) {
+    v128.store(FC_K, i32x4.splat(param(p, 14)));
+    v128.store(FC_K, i32x4.splat(param(p, 15)), 16);
+    v128.store(FC_K, approxMagicZp(param(p, 9)), 32);
+    v128.store(FC_K, i16x8.splat(<i16>param(p, 10)), 48);
+    v128.store(FC_K, i16x8.splat(<i16>param(p, 11)), 64);
+  }
   const m0 = load<i32>(mult);
   const sh0 = load<i32>(shift);
   const full = inDepth / FC_CHUNK;
@@ -194,7 +209,15 @@ function fullyConnectedSimd(p: usize): void {
       sums = i32x4.add(sums, v128.load(bias + (<usize>r0 << 2)));
       const rows = min(FC_ROWS, outDepth - r0);
       if (uniform) {
-        const q = narrowToI8(requantize4(sums, m0, sh0, zp, lo, hi));
+        let q: v128;
+        if (approx) {
+          const fs = v128.load(FC_K), fh = v128.load(FC_K, 16);
+          q = approx8(sums, sums, fs, fs, fh, fh, v128.load(FC_K, 32), approxK(0), approxK(1), approxK(2), approxK(3),
+            v128.load(FC_K, 48), v128.load(FC_K, 64));
+          if (!approxTrustedAll(q)) q = narrowToI8(requantize4(sums, m0, sh0, zp, lo, hi));
+        } else {
+          q = narrowToI8(requantize4(sums, m0, sh0, zp, lo, hi));
+        }
         if (rows == FC_ROWS) {
           v128.store32_lane(y + <usize>r0, q, 0);
         } else {

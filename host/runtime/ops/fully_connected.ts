@@ -40,6 +40,28 @@ function perTensor(ctx: PrepareContext, t: Tensor, what: string): { scale: numbe
   return { scale: q!.scale[0], zeroPoint: q!.zeroPoint[0] };
 }
 
+/**
+ * Words 13..15 of the block: whether the SIMD kernel may requantize in float32
+ * (assembly/kernels/requantize.ts: no left shift, and |acc * m * 2^-(31+e)| < 2^21 for every
+ * reachable accumulator, bounded by |bias| + max|x - inZp| * sum |w|), the f32 scale and
+ * half-step as bit patterns.
+ */
+function fcFloat32(w: Int8Array, bias: Int32Array | null, outDepth: number, inDepth: number, inZp: number,
+  multiplier: number, shift: number): number[] {
+  if (shift > 0) return [0, 0, 0];
+  const e = -shift;
+  const zScale = multiplier * 2 ** -(31 + e);
+  const maxDev = Math.max(127 - inZp, inZp + 128);
+  for (let c = 0; c < outDepth; c++) {
+    let s = 0;
+    for (let k = 0; k < inDepth; k++) s += Math.abs(w[c * inDepth + k]);
+    const bound = Math.min(2 ** 31, Math.abs(bias ? bias[c] : 0) + maxDev * s);
+    if (bound * zScale >= 2 ** 21) return [0, 0, 0];
+  }
+  const bits = new Int32Array(new Float32Array([zScale, e >= 1 && multiplier !== 0 ? 2 ** -(e + 1) : 0]).buffer);
+  return [1, bits[0], bits[1]];
+}
+
 export const prepareFullyConnected: OpPrepare = (ctx) => {
   const input = ctx.input(0);
   const weights = ctx.input(1);
@@ -110,6 +132,7 @@ export const prepareFullyConnected: OpPrepare = (ctx) => {
   for (let c = 1; c < outDepth; c++) {
     if (params[padded + c] !== params[padded] || params[2 * padded + c] !== params[2 * padded]) uniform = 0;
   }
+  const f32 = uniform ? fcFloat32(w, biasValues, outDepth, inDepth, inQ.zeroPoint, params[padded], params[2 * padded]) : [0, 0, 0];
   const packed = ctx.constBlob(new Uint8Array(packFcWeights(w, outDepth, inDepth).buffer));
   const consts = ctx.constBlob(new Uint8Array(params.buffer));
   const inAddr = operand(ctx, input);
@@ -123,7 +146,7 @@ export const prepareFullyConnected: OpPrepare = (ctx) => {
           inAddr(a), a.blob(packed), base, a.tensor(output),
           batches, inDepth, outDepth,
           base + 4 * padded, base + 8 * padded,
-          outQ.zeroPoint, range.min, range.max, uniform,
+          outQ.zeroPoint, range.min, range.max, uniform, ...f32,
         ],
       }];
     },
