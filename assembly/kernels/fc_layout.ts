@@ -22,4 +22,4 @@ export const FC_CHUNK = 16;
 // gives four channels' partial sums in four lanes: no horizontal sums.
 export const FC_GROUP = 8;
 export const FC_TILE_M = 4;
-export const FC_BATCHED_MIN = 4;
+export const FC_BATCHED_MIN = 3;

@@ -350,7 +350,8 @@ function storeRow8(a: v128, b: v128, dst: usize, n: i32, c: i32, uniform: bool, 
 // SIMD version of the pair layout: tiles of FC_TILE_M (4) input rows x FC_GROUP (8) outputs in
 // eight i32x4 accumulators. The tile's rows are widened once into the scratch, interleaved so
 // that one moving pointer with constant offsets reaches all four; each weight block is widened
-// once (v128.load8x8_s) for the four rows. Two pairs per loop step (pairs is even).
+// once (v128.load8x8_s) for the four rows. One pair per loop step: the engine loads all of a
+// step's operands first, and two pairs' operands with the eight sums would spill (16 registers).
 function fullyConnectedPairsSimd(p: usize): void {
   const input = <usize>param(p, 0);
   const weights = <usize>param(p, 1);
@@ -397,8 +398,8 @@ function fullyConnectedPairsSimd(p: usize): void {
       let b1 = b0, b2 = b0, b3 = b0;
       let xp = scratch;
       do {
-        let wlo = v128.load8x8_s(wp);
-        let whi = v128.load8x8_s(wp, 8);
+        const wlo = v128.load8x8_s(wp);
+        const whi = v128.load8x8_s(wp, 8);
         let xv = v128.load32_splat(xp);
         a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xv, wlo));
         b0 = i32x4.add(b0, i32x4.dot_i16x8_s(xv, whi));
@@ -411,22 +412,8 @@ function fullyConnectedPairsSimd(p: usize): void {
         xv = v128.load32_splat(xp, 12);
         a3 = i32x4.add(a3, i32x4.dot_i16x8_s(xv, wlo));
         b3 = i32x4.add(b3, i32x4.dot_i16x8_s(xv, whi));
-        wlo = v128.load8x8_s(wp, 16);
-        whi = v128.load8x8_s(wp, 24);
-        xv = v128.load32_splat(xp, 16);
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xv, wlo));
-        b0 = i32x4.add(b0, i32x4.dot_i16x8_s(xv, whi));
-        xv = v128.load32_splat(xp, 20);
-        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(xv, wlo));
-        b1 = i32x4.add(b1, i32x4.dot_i16x8_s(xv, whi));
-        xv = v128.load32_splat(xp, 24);
-        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(xv, wlo));
-        b2 = i32x4.add(b2, i32x4.dot_i16x8_s(xv, whi));
-        xv = v128.load32_splat(xp, 28);
-        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(xv, wlo));
-        b3 = i32x4.add(b3, i32x4.dot_i16x8_s(xv, whi));
-        xp += 32;
-        wp += 32;
+        xp += 16;
+        wp += 16;
       } while (xp < xEnd);
       const n = min(FC_GROUP, outDepth - g);
       let dst = y0 + <usize>g;
