@@ -20,13 +20,15 @@
 //              whose taps all lie inside the input
 import { param } from "../fixedpoint";
 import {
-  requantizeOne, requantize8, storeBytes, rqFast, rqLeft, rqRoundZp, rqApprox, approxMagicZp,
+  requantizeOne, requantize8, requantize4, narrowClamp8, storeBytes, rqFast, rqLeft, rqRoundZp, rqApprox,
+  approxMagicZp, approx8, approxK, approxTrustedAll, RQ_HEADER,
 } from "./requantize";
 
 export function depthwiseConv2d(p: usize): void {
   if (ASC_FEATURE_SIMD) {
     const IC = param(p, 8);
     const mult = param(p, 12);
+    if (mult == 1 && depthwise3x3Simd(p)) return;
     if (mult == 1 || IC == 1) { depthwiseSimd(p); return; }
   }
   depthwiseScalar(p);
@@ -201,15 +203,8 @@ function depthwiseSimd(p: usize): void {
       let ky0 = 0, ky1 = KH;
       while (ky0 < KH && iy0 + ky0 * DH < 0) ky0++;
       while (ky1 > ky0 && iy0 + (ky1 - 1) * DH >= H) ky1--;
-      // 3x3, depth multiplier 1, 8-channel blocks: the row's interior pixels in one sweep.
-      const sweep = rowInterior && T == 9 && !broadcast && OC8 == OC;
-      if (sweep) {
-        interiorRow3x3(img + <usize>((iy0 * W + oxA * SW - padL) * IC), <usize>(SW * IC), oxB - oxA,
-          out + <usize>(oxA * OC), <usize>OC, pairs, biasFolded, OC8, rq, OCp, approx, magicZp, fast, left, roundZp, outZp, actMin, actMax);
-      }
       for (let ox = 0; ox < OW; ox++) {
         const ix0 = ox * SW - padL;
-        if (sweep && ox >= oxA && ox < oxB) { out += <usize>OC; continue; }
         if (rowInterior && ox >= oxA && ox < oxB) {
           const xp = img + <usize>((iy0 * W + ix0) * IC);
           if (broadcast) interiorBroadcast(xp, pairs, biasFolded, out, OC8, nPairs, blockBytes,
@@ -259,49 +254,185 @@ function depthwiseSimd(p: usize): void {
   }
 }
 
-// A run of `count` interior pixels of one output row (input step xStep bytes, output step
-// outStep), 3x3 kernel, depth multiplier 1, OC a multiple of 8: per 8-channel block, the five
-// tap pairs' weights are loaded once and the tap offsets are locals.
-function interiorRow3x3(
-  xp: usize, xStep: usize, count: i32, out: usize, outStep: usize, pairs: usize, biasFolded: usize,
-  OC8: i32, rq: usize, OCp: i32, approx: bool, magicZp: v128, fast: bool, left: bool, roundZp: v128, outZp: v128, actMin: v128, actMax: v128,
+// ---------------------------------------------------------------------------------------------
+// SIMD, 3x3 kernel, depth multiplier 1, channels a multiple of 8: every output pixel, the
+// borders included, goes through sweep3x3. With the zero point folded into the bias
+// (biasFolded = bias - inZp * sum(w)), a tap outside the input must contribute inZp * w, i.e.
+// read a value equal to inZp: such taps point into ZP_ROW, a static run of inZp bytes filled
+// per call, so no pixel needs bounds checks. (int32 wrapping makes the fold exact.)
+
+/** Bytes of ZP_ROW; a run of n pixels reads at most (n - 1) * SW * IC + 2 * DW * IC + OC. */
+const ZP_BYTES = 2048;
+const ZP_ROW: usize = memory.data(ZP_BYTES, 16);
+/**
+ * Accumulators are stored here (never read) between tap pairs: V8 keeps loads in program order
+ * but sinks arithmetic to its first use, so without these stores all 19 loads of a pixel come
+ * first and their values spill; a store pins the arithmetic before the next loads.
+ */
+const PIN: usize = memory.data(32, 16);
+
+// @ts-ignore: decorator
+@inline
+function pin(a0: v128, a1: v128): void {
+  v128.store(PIN, a0);
+  v128.store(PIN, a1, 16);
+}
+
+/** Absolute input addresses (channel 0) of the 9 taps of a sweep's first pixel, ky-major. */
+const SWEEP_TAPS: usize = memory.data(4 * 9, 16);
+
+// @ts-ignore: decorator
+@inline
+function sweepTap(t: i32): usize {
+  return <usize>load<i32>(SWEEP_TAPS + (<usize>t << 2));
+}
+
+// @ts-ignore: decorator
+@inline
+function setSweepTap(t: i32, addr: usize): void {
+  store<i32>(SWEEP_TAPS + (<usize>t << 2), <i32>addr);
+}
+
+/** Runs the 3x3 depth-multiplier-1 case (returns false, doing nothing, for other shapes). */
+function depthwise3x3Simd(p: usize): bool {
+  const OC = param(p, 11), KH = param(p, 13), KW = param(p, 14), DW = param(p, 18);
+  if (KH != 3 || KW != 3 || (OC & 7) != 0 || OC == 0 || DW > ZP_BYTES || OC > ZP_BYTES) return false;
+  const IC = OC;
+  // ZP_ROW bytes read by one pixel.
+  const reach = 2 * DW * IC + OC;
+  if (reach > ZP_BYTES) return false;
+  const input = <usize>param(p, 0);
+  const rq = <usize>param(p, 3);
+  const output = <usize>param(p, 4);
+  const N = param(p, 5), H = param(p, 6), W = param(p, 7);
+  const OH = param(p, 9), OW = param(p, 10);
+  const SH = param(p, 15), SW = param(p, 16), DH = param(p, 17);
+  const padT = param(p, 19), padL = param(p, 20);
+  const inZp = param(p, 21), outZpS = param(p, 22), actMinS = param(p, 23), actMaxS = param(p, 24);
+  const pairs = <usize>param(p, 25);
+  const biasFolded = <usize>param(p, 26);
+  const outZp = i32x4.splat(outZpS);
+  const actMin = i16x8.splat(<i16>actMinS), actMax = i16x8.splat(<i16>actMaxS);
+  const fast = rqFast(rq), left = rqLeft(rq), roundZp = rqRoundZp(rq, outZpS);
+  const approx = rqApprox(rq), magicZp = approxMagicZp(outZpS);
+
+  const pixelBytes = <usize>IC;
+  const rowBytes = <usize>(W * IC);
+  const xStep = <usize>(SW * IC);
+  const colStep = <usize>(DW * IC);
+  // Output columns whose three taps along x all lie inside the input: [oxA, oxB).
+  let oxA = (padL + SW - 1) / SW;
+  const lastIx = W - 1 + padL - 2 * DW;
+  let oxB = lastIx >= 0 ? lastIx / SW + 1 : 0;
+  if (oxB > OW) oxB = OW;
+  if (oxB <= oxA) { oxA = 0; oxB = 0; }
+  // The longest run whose reads stay inside ZP_ROW (for rows with a tap row outside the input).
+  const maxRun = (ZP_BYTES - reach) / (SW * IC) + 1;
+  const wanted = <i64>(OW - 1) * <i64>(SW * IC) + <i64>reach;
+  memory.fill(ZP_ROW, <u8>inZp, wanted < <i64>ZP_BYTES ? <usize>wanted : <usize>ZP_BYTES);
+
+  let out = output;
+  for (let b = 0; b < N; b++) {
+    const img = input + <usize>(b * H) * rowBytes;
+    for (let oy = 0; oy < OH; oy++) {
+      const iy0 = oy * SH - padT;
+      const iy1 = iy0 + DH, iy2 = iy0 + 2 * DH;
+      const in0 = iy0 >= 0 && iy0 < H, in1 = iy1 >= 0 && iy1 < H, in2 = iy2 >= 0 && iy2 < H;
+      const row0 = img + <usize>iy0 * rowBytes, row1 = img + <usize>iy1 * rowBytes, row2 = img + <usize>iy2 * rowBytes;
+      // Interior columns, in runs.
+      let ox = oxA;
+      while (ox < oxB) {
+        let n = oxB - ox;
+        if (!(in0 && in1 && in2) && n > maxRun) n = maxRun;
+        const x0 = <usize>(ox * SW - padL) * pixelBytes;
+        for (let kx = 0; kx < 3; kx++) {
+          const dx = <usize>kx * colStep;
+          setSweepTap(kx, in0 ? row0 + x0 + dx : ZP_ROW + dx);
+          setSweepTap(3 + kx, in1 ? row1 + x0 + dx : ZP_ROW + dx);
+          setSweepTap(6 + kx, in2 ? row2 + x0 + dx : ZP_ROW + dx);
+        }
+        sweep3x3(xStep, n, out + <usize>(ox * OC), <usize>OC, pairs, biasFolded, OC, rq,
+          approx, magicZp, fast, left, roundZp, outZp, actMin, actMax);
+        ox += n;
+      }
+      // Border columns, one pixel at a time.
+      for (ox = 0; ox < OW; ox++) {
+        if (ox == oxA && oxA < oxB) { ox = oxB - 1; continue; }
+        const ixL = ox * SW - padL;
+        for (let kx = 0; kx < 3; kx++) {
+          const ix = ixL + kx * DW;
+          const inX = ix >= 0 && ix < W;
+          const x = <usize>ix * pixelBytes;
+          setSweepTap(kx, in0 && inX ? row0 + x : ZP_ROW);
+          setSweepTap(3 + kx, in1 && inX ? row1 + x : ZP_ROW);
+          setSweepTap(6 + kx, in2 && inX ? row2 + x : ZP_ROW);
+        }
+        sweep3x3(0, 1, out + <usize>(ox * OC), <usize>OC, pairs, biasFolded, OC, rq,
+          approx, magicZp, fast, left, roundZp, outZp, actMin, actMax);
+      }
+      out += <usize>(OW * OC);
+    }
+  }
+  return true;
+}
+
+// `count` output pixels, input step xStep bytes, output step outStep, 3x3 kernel, depth
+// multiplier 1, OC8 channels (a multiple of 8); the taps of the first pixel are in SWEEP_TAPS.
+// Per 8-channel block the weights, bias and scales are read from memory at constant offsets
+// of block pointers (few live values: V8 keeps the loop free of spills).
+function sweep3x3(
+  xStep: usize, count: i32, out: usize, outStep: usize, pairs: usize, biasFolded: usize, OC8: i32,
+  rq: usize, approx: bool, magicZp: v128, fast: bool, left: bool, roundZp: v128, outZp: v128, actMin: v128, actMax: v128,
 ): void {
-  const o0 = tapOffset(0), o1 = tapOffset(1), o2 = tapOffset(2), o3 = tapOffset(3), o4 = tapOffset(4);
-  const o5 = tapOffset(5), o6 = tapOffset(6), o7 = tapOffset(7), o8 = tapOffset(8);
+  const o0 = sweepTap(0), o1 = sweepTap(1), o2 = sweepTap(2), o3 = sweepTap(3), o4 = sweepTap(4);
+  const o5 = sweepTap(5), o6 = sweepTap(6), o7 = sweepTap(7), o8 = sweepTap(8);
+  const n = <usize>OC8;
   let wb = pairs;
+  let bf = biasFolded;
+  // Float32 scales of the block's channels; their half-steps follow 4n bytes later.
+  let sc = rq + RQ_HEADER + (n << 5);
   for (let c = 0; c < OC8; c += 8) {
-    const b0 = v128.load(biasFolded + (<usize>c << 2));
-    const b1 = v128.load(biasFolded + (<usize>c << 2), 16);
-    const w0l = v128.load8x8_s(wb), w0h = v128.load8x8_s(wb, 8);
-    const w1l = v128.load8x8_s(wb, 16), w1h = v128.load8x8_s(wb, 24);
-    const w2l = v128.load8x8_s(wb, 32), w2h = v128.load8x8_s(wb, 40);
-    const w3l = v128.load8x8_s(wb, 48), w3h = v128.load8x8_s(wb, 56);
-    const w4l = v128.load8x8_s(wb, 64), w4h = v128.load8x8_s(wb, 72);
-    let xc = xp + <usize>c;
+    let xc = <usize>c;
     let dst = out + <usize>c;
+    const hc = sc + (n << 2);
     for (let i = 0; i < count; i++) {
-      let a0 = b0, a1 = b1;
+      let a0 = v128.load(bf), a1 = v128.load(bf, 16);
       let x0 = v128.load8x8_s(xc + o0), x1 = v128.load8x8_s(xc + o1);
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), w0l));
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), w0h));
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), v128.load8x8_s(wb)));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), v128.load8x8_s(wb, 8)));
       x0 = v128.load8x8_s(xc + o2); x1 = v128.load8x8_s(xc + o3);
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), w1l));
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), w1h));
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), v128.load8x8_s(wb, 16)));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), v128.load8x8_s(wb, 24)));
+      pin(a0, a1);
       x0 = v128.load8x8_s(xc + o4); x1 = v128.load8x8_s(xc + o5);
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), w2l));
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), w2h));
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), v128.load8x8_s(wb, 32)));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), v128.load8x8_s(wb, 40)));
       x0 = v128.load8x8_s(xc + o6); x1 = v128.load8x8_s(xc + o7);
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), w3l));
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), w3h));
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), v128.load8x8_s(wb, 48)));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), v128.load8x8_s(wb, 56)));
+      pin(a0, a1);
       // The ninth tap pairs with itself; its partner weights are 0.
       x0 = v128.load8x8_s(xc + o8);
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x0, 0, 8, 1, 9, 2, 10, 3, 11), w4l));
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x0, 4, 12, 5, 13, 6, 14, 7, 15), w4h));
-      v128.store64_lane(dst, requantize8(a0, a1, rq, OCp, c, approx, magicZp, fast, left, roundZp, outZp, actMin, actMax), 0);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x0, 0, 8, 1, 9, 2, 10, 3, 11), v128.load8x8_s(wb, 64)));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x0, 4, 12, 5, 13, 6, 14, 7, 15), v128.load8x8_s(wb, 72)));
+      let v = i64x2.splat(0);
+      let done = false;
+      if (approx) {
+        v = approx8(a0, a1, v128.load(sc), v128.load(sc, 16), v128.load(hc), v128.load(hc, 16), magicZp,
+          approxK(0), approxK(1), approxK(2), approxK(3), actMin, actMax);
+        done = approxTrustedAll(v);
+      }
+      if (!done) {
+        v = narrowClamp8(requantize4(a0, rq, OC8, c, fast, left, roundZp, outZp),
+          requantize4(a1, rq, OC8, c + 4, fast, left, roundZp, outZp), actMin, actMax);
+      }
+      v128.store64_lane(dst, v, 0);
       xc += xStep;
       dst += outStep;
     }
     wb += 80;
+    bf += 32;
+    sc += 32;
   }
 }
 
