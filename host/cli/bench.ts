@@ -8,7 +8,7 @@ import { InvalidArgumentError } from "../errors.js";
 import type { KernelChoice } from "../wasm/kernels.js";
 
 export const BENCH_HELP = `usage: qedge bench MODEL [--input FILE] [--runs N] [--warmup N]
-                   [--kernels auto|scalar|simd|relaxed] [--plain-core] [--json]
+                   [--kernels auto|scalar|simd|relaxed] [--no-winograd] [--plain-core] [--json]
 
 Loads a .tflite model, times the load and the first invoke, then WARMUP untimed invokes and
 RUNS timed ones, and prints the median / p10 / p90 latency with the model's memory use.
@@ -19,6 +19,8 @@ RUNS timed ones, and prints the median / p10 / p90 latency with the model's memo
   --warmup N    untimed invokes before timing (default 20)
   --kernels     kernel build: auto (default), scalar, simd or relaxed
                 (Node 20: relaxed needs node --experimental-wasm-relaxed-simd)
+  --no-winograd direct 3x3 convolutions on the SIMD builds too (default: Winograd F(2x2, 3x3),
+                bit-identical, faster, larger transformed weights; see weights in the report)
   --plain-core  measure only the plain core-module instantiation; by default the WASI component
                 path (the default runtime path) is measured and then the plain core module, and
                 the component's overhead is reported
@@ -33,6 +35,7 @@ export interface BenchArgs {
   kernels: KernelChoice;
   plainCore: boolean;
   json: boolean;
+  winograd: boolean;
 }
 
 const KERNEL_CHOICES: readonly string[] = ["auto", "scalar", "simd", "relaxed"];
@@ -57,6 +60,7 @@ export function parseBenchArgs(args: string[]): BenchArgs | null {
         kernels: { type: "string", short: "k" },
         json: { type: "boolean" },
         "plain-core": { type: "boolean" },
+        "no-winograd": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -80,6 +84,7 @@ export function parseBenchArgs(args: string[]): BenchArgs | null {
     kernels: kernels as KernelChoice,
     plainCore: values["plain-core"] ?? false,
     json: values.json ?? false,
+    winograd: !(values["no-winograd"] ?? false),
   };
 }
 
@@ -208,13 +213,15 @@ export interface BenchModelOptions extends MeasureOptions {
   kernels: KernelChoice;
   input: Uint8Array | null;
   inputLabel?: string;
-  load: (bytes: Uint8Array, opts: { kernels: KernelChoice }) => Promise<BenchableModel>;
+  load: (bytes: Uint8Array, opts: { kernels: KernelChoice; winograd?: boolean }) => Promise<BenchableModel>;
+  /** false: direct convolutions only (LoadOptions.winograd). */
+  winograd?: boolean;
 }
 
 /** Load, first invoke, then steady state: the whole `qedge bench` measurement. */
 export async function benchModel(bytes: Uint8Array, opts: BenchModelOptions): Promise<BenchReport> {
   const t0 = performance.now();
-  const model = await opts.load(bytes, { kernels: opts.kernels });
+  const model = await opts.load(bytes, { kernels: opts.kernels, ...(opts.winograd === false ? { winograd: false } : {}) });
   const loadMs = performance.now() - t0;
   const inputs = inputBytesFor(model, opts.input);
   inputs.forEach((d, i) => bytesView(model.input(i)).set(d));
@@ -286,8 +293,9 @@ export async function benchCommand(args: string[]): Promise<number> {
     warmup: a.warmup,
     input: a.input === null ? null : readFile(a.input, "--input"),
     inputLabel: a.input ?? undefined,
+    winograd: a.winograd,
   };
-  const core = (b: Uint8Array, o: { kernels: KernelChoice }) => loadModel(b, { ...o, instantiation: "core" });
+  const core = (b: Uint8Array, o: { kernels: KernelChoice; winograd?: boolean }) => loadModel(b, { ...o, instantiation: "core" });
   if (a.plainCore) {
     const report = { ...(await benchModel(bytes, { ...common, load: core })), instantiation: "core" };
     console.log(a.json ? JSON.stringify(report) : `${formatReport(report)}\ninstantiation plain core module`);

@@ -58,13 +58,13 @@ describe("deterministicBytes (xorshift32 13/17/5)", () => {
 describe("parseBenchArgs", () => {
   it("fills the documented defaults", () => {
     expect(parseBenchArgs(["m.tflite"])).toEqual({
-      model: "m.tflite", input: null, runs: 200, warmup: 20, kernels: "auto", plainCore: false, json: false,
+      model: "m.tflite", input: null, runs: 200, warmup: 20, kernels: "auto", plainCore: false, json: false, winograd: true,
     });
   });
 
   it("reads every option", () => {
-    expect(parseBenchArgs(["--runs", "50", "--warmup", "0", "--kernels", "simd", "--json", "--input", "x.bin", "m.tflite"]))
-      .toEqual({ model: "m.tflite", input: "x.bin", runs: 50, warmup: 0, kernels: "simd", plainCore: false, json: true });
+    expect(parseBenchArgs(["--runs", "50", "--warmup", "0", "--kernels", "simd", "--json", "--input", "x.bin", "--no-winograd", "m.tflite"]))
+      .toEqual({ model: "m.tflite", input: "x.bin", runs: 50, warmup: 0, kernels: "simd", plainCore: false, json: true, winograd: false });
   });
 
   it("returns null for --help", () => {

@@ -69,12 +69,12 @@ describe("qedge CLI", () => {
 });
 
 describe.skipIf(!SHARED)(`qedge run reproduces the TFLM goldens${SHARED ? "" : ` (${NO_SHARED})`}`, () => {
-  for (const kernels of ["scalar", "simd", "relaxed", "auto"]) {
-    it(`--kernels ${kernels}: every golden case byte for byte`, () => {
+  for (const [kernels, extra] of [["scalar"], ["simd"], ["relaxed"], ["auto"], ["simd", "--no-winograd"]] as [string, string?][]) {
+    it(`--kernels ${kernels}${extra ? ` ${extra}` : ""}: every golden case byte for byte`, () => {
       const bad: string[] = [];
       for (const c of goldenCases()) {
-        const out = join(tmp, `${kernels}-${c.name.replace(/\//g, "_")}.out`);
-        const r = qedge("run", c.modelPath, "--input", c.inputPath, "--output", out, "--kernels", kernels, "--quiet");
+        const out = join(tmp, `${kernels}${extra ?? ""}-${c.name.replace(/\//g, "_")}.out`);
+        const r = qedge("run", c.modelPath, "--input", c.inputPath, "--output", out, "--kernels", kernels, "--quiet", ...(extra ? [extra] : []));
         if (r.status !== 0) { bad.push(`${c.name}: exit ${r.status}: ${r.stderr.trim()}`); continue; }
         if (!readFileSync(out).equals(readFileSync(c.goldenPath))) bad.push(`${c.name}: output differs`);
       }
