@@ -12,9 +12,9 @@
 //   5 N   6 H   7 W   8 IC   9 OH   10 OW   11 OC   12 depthMultiplier   13 KH   14 KW
 //   15 strideH  16 strideW  17 dilationH  18 dilationW  19 padTop  20 padLeft
 //   21 inZp  22 outZp  23 actMin  24 actMax
-//   25 pairs   the weights re-packed for the SIMD path: for each block of 8 channels (the full
-//              blocks only), for each pair of taps (t, t+1) in ky-major order (the last pair of
-//              an odd count has zero weights for its second tap), 16 bytes
+//   25 pairs   the weights re-packed for the SIMD path, as int16: for each block of 8 channels
+//              (the full blocks only), for each pair of taps (t, t+1) in ky-major order (the last
+//              pair of an odd count has zero weights for its second tap), 16 values (32 bytes)
 //              [w(t, c0), w(t+1, c0), w(t, c1), w(t+1, c1), ..., w(t+1, c7)]
 //   26 biasFolded int32 [OC]: bias - inZp * (sum of the channel's weights), for output pixels
 //              whose taps all lie inside the input
@@ -183,7 +183,7 @@ function depthwiseSimd(p: usize): void {
   const OC8 = OC & ~7;
   const T = KH * KW;
   const nPairs = (T + 1) >> 1;
-  const blockBytes = <usize>nPairs << 4;
+  const blockBytes = <usize>nPairs << 5;
   const zv = i16x8.splat(<i16>inZp);
   const outZp = i32x4.splat(outZpS);
   const actMin = i16x8.splat(<i16>actMinS), actMax = i16x8.splat(<i16>actMaxS);
@@ -398,23 +398,23 @@ function sweep3x3(
     for (let i = 0; i < count; i++) {
       let a0 = v128.load(bf), a1 = v128.load(bf, 16);
       let x0 = v128.load8x8_s(xc + o0), x1 = v128.load8x8_s(xc + o1);
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), v128.load8x8_s(wb)));
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), v128.load8x8_s(wb, 8)));
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), v128.load(wb)));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), v128.load(wb, 16)));
       x0 = v128.load8x8_s(xc + o2); x1 = v128.load8x8_s(xc + o3);
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), v128.load8x8_s(wb, 16)));
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), v128.load8x8_s(wb, 24)));
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), v128.load(wb, 32)));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), v128.load(wb, 48)));
       pin(a0, a1);
       x0 = v128.load8x8_s(xc + o4); x1 = v128.load8x8_s(xc + o5);
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), v128.load8x8_s(wb, 32)));
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), v128.load8x8_s(wb, 40)));
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), v128.load(wb, 64)));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), v128.load(wb, 80)));
       x0 = v128.load8x8_s(xc + o6); x1 = v128.load8x8_s(xc + o7);
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), v128.load8x8_s(wb, 48)));
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), v128.load8x8_s(wb, 56)));
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), v128.load(wb, 96)));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), v128.load(wb, 112)));
       pin(a0, a1);
       // The ninth tap pairs with itself; its partner weights are 0.
       x0 = v128.load8x8_s(xc + o8);
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x0, 0, 8, 1, 9, 2, 10, 3, 11), v128.load8x8_s(wb, 64)));
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x0, 4, 12, 5, 13, 6, 14, 7, 15), v128.load8x8_s(wb, 72)));
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x0, 0, 8, 1, 9, 2, 10, 3, 11), v128.load(wb, 128)));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x0, 4, 12, 5, 13, 6, 14, 7, 15), v128.load(wb, 144)));
       let v = i64x2.splat(0);
       let done = false;
       if (approx) {
@@ -430,7 +430,7 @@ function sweep3x3(
       xc += xStep;
       dst += outStep;
     }
-    wb += 80;
+    wb += 160;
     bf += 32;
     sc += 32;
   }
@@ -455,10 +455,10 @@ function interiorChannels(
       const x1 = v128.load8x8_s(xc + <usize>load<i32>(off, 4));
       const lo = v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11);
       const hi = v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15);
-      acc0 = i32x4.add(acc0, i32x4.dot_i16x8_s(lo, v128.load8x8_s(w)));
-      acc1 = i32x4.add(acc1, i32x4.dot_i16x8_s(hi, v128.load8x8_s(w, 8)));
+      acc0 = i32x4.add(acc0, i32x4.dot_i16x8_s(lo, v128.load(w)));
+      acc1 = i32x4.add(acc1, i32x4.dot_i16x8_s(hi, v128.load(w, 16)));
       off += 8;
-      w += 16;
+      w += 32;
     }
     storeBytes(out + <usize>c, requantize8(acc0, acc1, rq, OCp, c, approx, magicZp, fast, left, roundZp, outZp, actMin, actMax), 8);
     wb += blockBytes;
@@ -483,10 +483,10 @@ function interiorBroadcast(
       const x0 = <i32>load<i8>(xp + <usize>load<i32>(off));
       const x1 = <i32>load<i8>(xp + <usize>load<i32>(off, 4));
       const xv = i32x4.splat((x1 << 16) | (x0 & 0xffff));
-      acc0 = i32x4.add(acc0, i32x4.dot_i16x8_s(xv, v128.load8x8_s(w)));
-      acc1 = i32x4.add(acc1, i32x4.dot_i16x8_s(xv, v128.load8x8_s(w, 8)));
+      acc0 = i32x4.add(acc0, i32x4.dot_i16x8_s(xv, v128.load(w)));
+      acc1 = i32x4.add(acc1, i32x4.dot_i16x8_s(xv, v128.load(w, 16)));
       off += 8;
-      w += 16;
+      w += 32;
     }
     storeBytes(out + <usize>c, requantize8(acc0, acc1, rq, OCp, c, approx, magicZp, fast, left, roundZp, outZp, actMin, actMax), 8);
     wb += blockBytes;

@@ -7,12 +7,13 @@ import {
 } from "./conv_common.js";
 
 /**
- * The SIMD kernel's pair-packed weights: for each full block of 8 channels, for each pair of taps
- * (t, t+1), 16 bytes [w(t, c0), w(t+1, c0), ..., w(t, c7), w(t+1, c7)]; a missing last partner is 0.
+ * The SIMD kernel's pair-packed weights, as int16 (loaded without a sign-extension step): for each
+ * full block of 8 channels, for each pair of taps (t, t+1), 8 values
+ * [w(t, c0), w(t+1, c0), ..., w(t, c7), w(t+1, c7)]; a missing last partner is 0.
  */
-export function packDepthwisePairs(w: Int8Array, taps: number, oc: number): Int8Array {
+export function packDepthwisePairs(w: Int8Array, taps: number, oc: number): Int16Array {
   const blocks = Math.floor(oc / 8), nPairs = Math.ceil(taps / 2);
-  const out = new Int8Array(Math.max(1, blocks * nPairs * 16));
+  const out = new Int16Array(Math.max(1, blocks * nPairs * 16));
   for (let b = 0; b < blocks; b++) {
     for (let q = 0; q < nPairs; q++) {
       for (let j = 0; j < 8; j++) {
