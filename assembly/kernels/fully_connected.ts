@@ -1,29 +1,42 @@
 // OP_FULLY_CONNECTED (int8 in, int8 weights with zero point 0, int32 bias, int8 out).
 // Parameter words:
 //   0 input        int8 [batches, in]
-//   1 weights      int8, packed as described in fc_layout.ts
-//   2 bias         int32 [groups * FC_ROWS]: bias[c] - in_zp * Σ_k w[c][k], folded by the host
+//   1 weights      int8, packed in the row or the pair layout of fc_layout.ts (word 16)
+//   2 bias         int32 [roundup(out, 8)]: bias[c] - in_zp * Σ_k w[c][k], folded by the host
 //                  (int32 wrap-around, so the sum equals TFLM's Σ (x - in_zp) * w + bias bit for
 //                  bit); zero past `out`
 //   3 output       int8 [batches, out]
 //   4 batches, 5 in (accumulation depth), 6 out (output depth)
-//   7 multipliers  int32 [groups * FC_ROWS]  (per channel; a per-tensor scale is repeated)
-//   8 shifts       int32 [groups * FC_ROWS]
+//   7 multipliers  int32 [roundup(out, 8)]  (per channel; a per-tensor scale is repeated)
+//   8 shifts       int32 [roundup(out, 8)]
 //   9 output zero point, 10 activation min, 11 activation max
 //   12 uniform: 1 when every channel has the same multiplier and shift (per-tensor weights)
 //   13 1 when a uniform op may requantize in float32 (requantize.ts; the host proved
 //      |acc * real| < 2^21), 14 its f32 scale (bits), 15 its f32 half-step (bits)
+//   16 layout: 0 row layout (one input row at a time), 1 pair layout (tiles of FC_TILE_M rows)
+//   17 scratch (pair layout only): FC_TILE_M * 2 * pairs int16, 16-byte aligned; holds a tile's
+//      input rows widened to int16 and interleaved by pair: [pair q][row r][x[2q], x[2q+1]]
 import { clampI32, multiplyByQuantizedMultiplier, param } from "../fixedpoint";
-import { FC_CHUNK, FC_ROWS } from "./fc_layout";
-import { narrowToI8, requantize4 } from "./simd_requant";
+import { FC_CHUNK, FC_GROUP, FC_ROWS, FC_TILE_M } from "./fc_layout";
+import { requantize4 } from "./simd_requant";
 import { approx8, approxK, approxMagicZp, approxTrustedAll } from "./requantize";
 
 // Loop constants of the float32 requantization, written once per call and loaded in the loop
 // (engines recompute SIMD splats inside loops): scale, half-step, magic + zp, act min, act max.
 const FC_K: usize = memory.data(16 * 5, 16);
 
+// @ts-ignore: decorator
+@inline
+function storeApproxConstants(p: usize): void {
+  v128.store(FC_K, i32x4.splat(param(p, 14)));
+  v128.store(FC_K, i32x4.splat(param(p, 15)), 16);
+  v128.store(FC_K, approxMagicZp(param(p, 9)), 32);
+  v128.store(FC_K, i16x8.splat(<i16>param(p, 10)), 48);
+  v128.store(FC_K, i16x8.splat(<i16>param(p, 11)), 64);
+}
+
 // Row sums of a partial last group are spilled here to store only the rows that exist.
-const SPILL: usize = memory.data(16, 16);
+const SPILL: usize = memory.data(32, 16);
 
 // @ts-ignore: decorator
 @inline
@@ -34,8 +47,13 @@ function requantizeStore(acc: i32, dst: usize, mult: usize, shift: usize, r: i32
 }
 
 export function fullyConnected(p: usize): void {
-  if (ASC_FEATURE_SIMD) fullyConnectedSimd(p);
-  else fullyConnectedScalar(p);
+  if (param(p, 16) != 0) {
+    if (ASC_FEATURE_SIMD) fullyConnectedPairsSimd(p);
+    else fullyConnectedPairsScalar(p);
+  } else {
+    if (ASC_FEATURE_SIMD) fullyConnectedSimd(p);
+    else fullyConnectedScalar(p);
+  }
 }
 
 // Row sums of one group, left in SPILL[0..3]. Full chunks are written out (FC_CHUNK = 16 steps,
@@ -115,9 +133,104 @@ function fullyConnectedScalar(p: usize): void {
   }
 }
 
-// SIMD version: FC_ROWS (4) output rows per pass. Inputs and weights are sign-extended to i16 as
-// they are loaded (v128.load8x8_s) and multiplied with i32x4.dot_i16x8_s (exact: |x*w| <= 2^14,
-// pair sums fit). The four row sums are requantized together when the scale is per tensor.
+// Requantize 8 consecutive channels (sums a: channels c..c+3, b: c+4..c+7, bias included) and
+// store the first n of them at dst.
+// @ts-ignore: decorator
+@inline
+function storeRow8(a: v128, b: v128, dst: usize, n: i32, c: i32, uniform: bool, approx: bool,
+  mult: usize, shift: usize, m0: i32, sh0: i32, zp: i32, lo: i32, hi: i32): void {
+  if (uniform) {
+    let q: v128;
+    if (approx) {
+      const fs = v128.load(FC_K), fh = v128.load(FC_K, 16);
+      q = approx8(a, b, fs, fs, fh, fh, v128.load(FC_K, 32), approxK(0), approxK(1), approxK(2), approxK(3),
+        v128.load(FC_K, 48), v128.load(FC_K, 64));
+      if (!approxTrustedAll(q)) {
+        const h = i16x8.narrow_i32x4_s(requantize4(a, m0, sh0, zp, lo, hi), requantize4(b, m0, sh0, zp, lo, hi));
+        q = i8x16.narrow_i16x8_s(h, h);
+      }
+    } else {
+      const h = i16x8.narrow_i32x4_s(requantize4(a, m0, sh0, zp, lo, hi), requantize4(b, m0, sh0, zp, lo, hi));
+      q = i8x16.narrow_i16x8_s(h, h);
+    }
+    if (n == FC_GROUP) {
+      v128.store64_lane(dst, q, 0);
+    } else {
+      let w = i64x2.extract_lane(q, 0);
+      for (let i = 0; i < n; i++) {
+        store<i8>(dst + <usize>i, <i8>w);
+        w >>= 8;
+      }
+    }
+  } else {
+    v128.store(SPILL, a);
+    v128.store(SPILL, b, 16);
+    const m = mult + (<usize>c << 2), s = shift + (<usize>c << 2);
+    for (let i = 0; i < n; i++) requantizeStore(load<i32>(SPILL + (<usize>i << 2)), dst, m, s, i, zp, lo, hi);
+  }
+}
+
+// Sums of one row group (FC_ROWS rows from w, input x): lane r is row r's full dot product.
+// Inputs and weights are sign-extended to i16 as they are loaded (v128.load8x8_s) and multiplied
+// with i32x4.dot_i16x8_s (exact: |x*w| <= 2^14, pair sums fit). `full` chunks of 16, then one
+// more 8-input step when `half`, then `tail` (0..7) inputs in scalar code.
+// @ts-ignore: decorator
+@inline
+function groupSums(x: usize, w: usize, full: i32, half: bool, tail: i32): v128 {
+  let a0 = i32x4.splat(0);
+  let a1 = i32x4.splat(0);
+  let a2 = i32x4.splat(0);
+  let a3 = i32x4.splat(0);
+  let xp = x;
+  for (let c = 0; c < full; c++) {
+    const xl = v128.load8x8_s(xp);
+    const xh = v128.load8x8_s(xp, 8);
+    a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xl, v128.load8x8_s(w)));
+    a1 = i32x4.add(a1, i32x4.dot_i16x8_s(xl, v128.load8x8_s(w, 16)));
+    a2 = i32x4.add(a2, i32x4.dot_i16x8_s(xl, v128.load8x8_s(w, 32)));
+    a3 = i32x4.add(a3, i32x4.dot_i16x8_s(xl, v128.load8x8_s(w, 48)));
+    a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xh, v128.load8x8_s(w, 8)));
+    a1 = i32x4.add(a1, i32x4.dot_i16x8_s(xh, v128.load8x8_s(w, 24)));
+    a2 = i32x4.add(a2, i32x4.dot_i16x8_s(xh, v128.load8x8_s(w, 40)));
+    a3 = i32x4.add(a3, i32x4.dot_i16x8_s(xh, v128.load8x8_s(w, 56)));
+    xp += FC_CHUNK;
+    w += FC_ROWS * FC_CHUNK;
+  }
+  if (half) {
+    const xl = v128.load8x8_s(xp);
+    a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xl, v128.load8x8_s(w)));
+    a1 = i32x4.add(a1, i32x4.dot_i16x8_s(xl, v128.load8x8_s(w, 16)));
+    a2 = i32x4.add(a2, i32x4.dot_i16x8_s(xl, v128.load8x8_s(w, 32)));
+    a3 = i32x4.add(a3, i32x4.dot_i16x8_s(xl, v128.load8x8_s(w, 48)));
+  }
+  // Transpose-and-add: lane r of `sums` is the full horizontal sum of a_r.
+  const t01 = i32x4.add(i32x4.shuffle(a0, a1, 0, 4, 1, 5), i32x4.shuffle(a0, a1, 2, 6, 3, 7));
+  const t23 = i32x4.add(i32x4.shuffle(a2, a3, 0, 4, 1, 5), i32x4.shuffle(a2, a3, 2, 6, 3, 7));
+  let sums = i32x4.add(i32x4.shuffle(t01, t23, 0, 1, 4, 5), i32x4.shuffle(t01, t23, 2, 3, 6, 7));
+  if (tail > 0) {
+    // Last few inputs: the packed chunk is zero padded, but x ends here.
+    const off = <usize>(half ? 8 : 0);
+    const xt = xp + off;
+    const wt = w + off;
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let k = 0; k < tail; k++) {
+      const xk = <i32>load<i8>(xt + <usize>k);
+      const wk = wt + <usize>k;
+      s0 += xk * <i32>load<i8>(wk);
+      s1 += xk * <i32>load<i8>(wk, 16);
+      s2 += xk * <i32>load<i8>(wk, 32);
+      s3 += xk * <i32>load<i8>(wk, 48);
+    }
+    let tv = i32x4.splat(s0);
+    tv = i32x4.replace_lane(tv, 1, s1);
+    tv = i32x4.replace_lane(tv, 2, s2);
+    tv = i32x4.replace_lane(tv, 3, s3);
+    sums = i32x4.add(sums, tv);
+  }
+  return sums;
+}
+
+// SIMD version of the row layout: two row groups (8 outputs) per pass, requantized together.
 function fullyConnectedSimd(p: usize): void {
   const input = <usize>param(p, 0);
   const weights = <usize>param(p, 1);
@@ -133,102 +246,177 @@ function fullyConnectedSimd(p: usize): void {
   const hi = param(p, 11);
   const uniform = param(p, 12) != 0;
   const approx = uniform && param(p, 13) != 0;
-  if (approx) {
-    v128.store(FC_K, i32x4.splat(param(p, 14)));
-    v128.store(FC_K, i32x4.splat(param(p, 15)), 16);
-    v128.store(FC_K, approxMagicZp(param(p, 9)), 32);
-    v128.store(FC_K, i16x8.splat(<i16>param(p, 10)), 48);
-    v128.store(FC_K, i16x8.splat(<i16>param(p, 11)), 64);
-  }
+  if (approx) storeApproxConstants(p);
   const m0 = load<i32>(mult);
   const sh0 = load<i32>(shift);
   const full = inDepth / FC_CHUNK;
   const rest = inDepth - full * FC_CHUNK;
   const half = rest >= 8;            // one more 8-input step inside the last chunk
   const tail = rest - (half ? 8 : 0); // 0..7 inputs left for scalar code
-  const groups = (outDepth + FC_ROWS - 1) / FC_ROWS;
+  const groupBytes = <usize>((full + (rest > 0 ? 1 : 0)) * FC_ROWS * FC_CHUNK);
   for (let b = 0; b < batches; b++) {
     const x = input + <usize>(b * inDepth);
     const y = output + <usize>(b * outDepth);
     let w = weights;
-    for (let g = 0; g < groups; g++) {
-      let a0 = i32x4.splat(0);
-      let a1 = i32x4.splat(0);
-      let a2 = i32x4.splat(0);
-      let a3 = i32x4.splat(0);
-      let xp = x;
-      for (let c = 0; c < full; c++) {
-        const xl = v128.load8x8_s(xp);
-        const xh = v128.load8x8_s(xp, 8);
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xl, v128.load8x8_s(w)));
-        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(xl, v128.load8x8_s(w, 16)));
-        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(xl, v128.load8x8_s(w, 32)));
-        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(xl, v128.load8x8_s(w, 48)));
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xh, v128.load8x8_s(w, 8)));
-        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(xh, v128.load8x8_s(w, 24)));
-        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(xh, v128.load8x8_s(w, 40)));
-        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(xh, v128.load8x8_s(w, 56)));
-        xp += FC_CHUNK;
-        w += FC_ROWS * FC_CHUNK;
+    for (let r0 = 0; r0 < outDepth; r0 += 2 * FC_ROWS) {
+      const s0 = groupSums(x, w, full, half, tail);
+      w += groupBytes;
+      let s1 = i32x4.splat(0);
+      if (r0 + FC_ROWS < outDepth) {
+        s1 = groupSums(x, w, full, half, tail);
+        w += groupBytes;
       }
-      if (half) {
-        const xl = v128.load8x8_s(xp);
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xl, v128.load8x8_s(w)));
-        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(xl, v128.load8x8_s(w, 16)));
-        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(xl, v128.load8x8_s(w, 32)));
-        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(xl, v128.load8x8_s(w, 48)));
+      const bp = bias + (<usize>r0 << 2);
+      storeRow8(i32x4.add(s0, v128.load(bp)), i32x4.add(s1, v128.load(bp, 16)), y + <usize>r0,
+        min(2 * FC_ROWS, outDepth - r0), r0, uniform, approx, mult, shift, m0, sh0, zp, lo, hi);
+    }
+  }
+}
+
+// ---- pair layout: batched inputs ---------------------------------------------------------
+
+// Plain version of the pair layout: one output value at a time, products in input order
+// (channel c's pair q is at ((c / 8) * pairs + q) * 16 + (c % 8) * 2, fc_layout.ts).
+function fullyConnectedPairsScalar(p: usize): void {
+  const input = <usize>param(p, 0);
+  const weights = <usize>param(p, 1);
+  const bias = <usize>param(p, 2);
+  const output = <usize>param(p, 3);
+  const batches = param(p, 4);
+  const inDepth = param(p, 5);
+  const outDepth = param(p, 6);
+  const mult = <usize>param(p, 7);
+  const shift = <usize>param(p, 8);
+  const zp = param(p, 9);
+  const lo = param(p, 10);
+  const hi = param(p, 11);
+  const pairs = ((inDepth + 3) & ~3) >> 1;
+  const groupBytes = <usize>pairs * FC_GROUP * 2;
+  const evenEnd = <usize>(inDepth & ~1);
+  for (let b = 0; b < batches; b++) {
+    const x = input + <usize>(b * inDepth);
+    const y = output + <usize>(b * outDepth);
+    for (let c = 0; c < outDepth; c++) {
+      let w = weights + <usize>(c / FC_GROUP) * groupBytes + (<usize>(c % FC_GROUP) << 1);
+      let acc = 0;
+      let k: usize = 0;
+      for (; k < evenEnd; k += 2) {
+        acc += <i32>load<i8>(x + k) * <i32>load<i8>(w);
+        acc += <i32>load<i8>(x + k, 1) * <i32>load<i8>(w, 1);
+        w += FC_GROUP * 2;
       }
-      // Transpose-and-add: lane r of `sums` is the full horizontal sum of a_r.
-      const t01 = i32x4.add(i32x4.shuffle(a0, a1, 0, 4, 1, 5), i32x4.shuffle(a0, a1, 2, 6, 3, 7));
-      const t23 = i32x4.add(i32x4.shuffle(a2, a3, 0, 4, 1, 5), i32x4.shuffle(a2, a3, 2, 6, 3, 7));
-      let sums = i32x4.add(i32x4.shuffle(t01, t23, 0, 1, 4, 5), i32x4.shuffle(t01, t23, 2, 3, 6, 7));
-      if (rest > 0) {
-        if (tail > 0) {
-          // Last few inputs: the packed chunk is zero padded, but x ends here.
-          const off = half ? 8 : 0;
-          const xt = xp + <usize>off;
-          const wt = w + <usize>off;
-          let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-          for (let k = 0; k < tail; k++) {
-            const xk = <i32>load<i8>(xt + <usize>k);
-            const wk = wt + <usize>k;
-            s0 += xk * <i32>load<i8>(wk);
-            s1 += xk * <i32>load<i8>(wk, 16);
-            s2 += xk * <i32>load<i8>(wk, 32);
-            s3 += xk * <i32>load<i8>(wk, 48);
-          }
-          let tv = i32x4.splat(s0);
-          tv = i32x4.replace_lane(tv, 1, s1);
-          tv = i32x4.replace_lane(tv, 2, s2);
-          tv = i32x4.replace_lane(tv, 3, s3);
-          sums = i32x4.add(sums, tv);
-        }
-        w += FC_ROWS * FC_CHUNK;
+      if (k < <usize>inDepth) acc += <i32>load<i8>(x + k) * <i32>load<i8>(w);
+      requantizeStore(acc + load<i32>(bias + (<usize>c << 2)), y, mult, shift, c, zp, lo, hi);
+    }
+  }
+}
+
+// Widen rows x0..x3 (inDepth int8 each) into the scratch: [pair q][row r] as two int16, pairs
+// past the input zero. Eight inputs of four rows are a 4x4 transpose of int32 lanes.
+// @ts-ignore: decorator
+@inline
+function widenTile(dst: usize, x0: usize, x1: usize, x2: usize, x3: usize, inDepth: i32, pairs: i32): void {
+  let k = 0;
+  let d = dst;
+  for (; k + 8 <= inDepth; k += 8) {
+    const o = <usize>k;
+    const v0 = v128.load8x8_s(x0 + o), v1 = v128.load8x8_s(x1 + o);
+    const v2 = v128.load8x8_s(x2 + o), v3 = v128.load8x8_s(x3 + o);
+    const t0 = i32x4.shuffle(v0, v1, 0, 4, 1, 5), t1 = i32x4.shuffle(v0, v1, 2, 6, 3, 7);
+    const t2 = i32x4.shuffle(v2, v3, 0, 4, 1, 5), t3 = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
+    v128.store(d, i32x4.shuffle(t0, t2, 0, 1, 4, 5));
+    v128.store(d, i32x4.shuffle(t0, t2, 2, 3, 6, 7), 16);
+    v128.store(d, i32x4.shuffle(t1, t3, 0, 1, 4, 5), 32);
+    v128.store(d, i32x4.shuffle(t1, t3, 2, 3, 6, 7), 48);
+    d += 64;
+  }
+  for (; k < pairs * 2; k++) {
+    const o = <usize>k;
+    const e = dst + ((<usize>k >> 1) << 4) + ((<usize>k & 1) << 1);
+    const inside = k < inDepth;
+    store<i16>(e, inside ? <i16>load<i8>(x0 + o) : 0);
+    store<i16>(e, inside ? <i16>load<i8>(x1 + o) : 0, 4);
+    store<i16>(e, inside ? <i16>load<i8>(x2 + o) : 0, 8);
+    store<i16>(e, inside ? <i16>load<i8>(x3 + o) : 0, 12);
+  }
+}
+
+// SIMD version of the pair layout: tiles of FC_TILE_M (4) input rows x FC_GROUP (8) outputs in
+// eight i32x4 accumulators. The tile's rows are widened once into the scratch, interleaved so
+// that one moving pointer with constant offsets reaches all four; each weight block is widened
+// once (v128.load8x8_s) for the four rows. One pair per loop step: the engine loads all of a
+// step's operands first, and two pairs' operands with the eight sums would spill (16 registers).
+function fullyConnectedPairsSimd(p: usize): void {
+  const input = <usize>param(p, 0);
+  const weights = <usize>param(p, 1);
+  const bias = <usize>param(p, 2);
+  const output = <usize>param(p, 3);
+  const batches = param(p, 4);
+  const inDepth = param(p, 5);
+  const outDepth = param(p, 6);
+  const mult = <usize>param(p, 7);
+  const shift = <usize>param(p, 8);
+  const zp = param(p, 9);
+  const lo = param(p, 10);
+  const hi = param(p, 11);
+  const uniform = param(p, 12) != 0;
+  const approx = uniform && param(p, 13) != 0;
+  const scratch = <usize>param(p, 17);
+  if (approx) storeApproxConstants(p);
+  const m0 = load<i32>(mult);
+  const sh0 = load<i32>(shift);
+  const pairs = ((inDepth + 3) & ~3) >> 1;
+  const xEnd = scratch + (<usize>pairs << 4);
+  const rowIn = <usize>inDepth;
+  const rowOut = <usize>outDepth;
+  for (let m = 0; m < batches; m += FC_TILE_M) {
+    const rows = min(FC_TILE_M, batches - m);
+    // Rows past the last batch repeat it: computed, never stored.
+    const x0 = input + <usize>m * rowIn;
+    const x1 = rows > 1 ? x0 + rowIn : x0;
+    const x2 = rows > 2 ? x1 + rowIn : x1;
+    const x3 = rows > 3 ? x2 + rowIn : x2;
+    widenTile(scratch, x0, x1, x2, x3, inDepth, pairs);
+    const y0 = output + <usize>m * rowOut;
+    let wp = weights;
+    for (let g = 0; g < outDepth; g += FC_GROUP) {
+      let a0 = v128.load(bias + (<usize>g << 2));
+      let b0 = v128.load(bias + (<usize>g << 2), 16);
+      let a1 = a0, a2 = a0, a3 = a0;
+      let b1 = b0, b2 = b0, b3 = b0;
+      let xp = scratch;
+      do {
+        const wlo = v128.load8x8_s(wp);
+        const whi = v128.load8x8_s(wp, 8);
+        let xv = v128.load32_splat(xp);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xv, wlo));
+        b0 = i32x4.add(b0, i32x4.dot_i16x8_s(xv, whi));
+        xv = v128.load32_splat(xp, 4);
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(xv, wlo));
+        b1 = i32x4.add(b1, i32x4.dot_i16x8_s(xv, whi));
+        xv = v128.load32_splat(xp, 8);
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(xv, wlo));
+        b2 = i32x4.add(b2, i32x4.dot_i16x8_s(xv, whi));
+        xv = v128.load32_splat(xp, 12);
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(xv, wlo));
+        b3 = i32x4.add(b3, i32x4.dot_i16x8_s(xv, whi));
+        xp += 16;
+        wp += 16;
+      } while (xp < xEnd);
+      const n = min(FC_GROUP, outDepth - g);
+      let dst = y0 + <usize>g;
+      storeRow8(a0, b0, dst, n, g, uniform, approx, mult, shift, m0, sh0, zp, lo, hi);
+      if (rows > 1) {
+        dst += rowOut;
+        storeRow8(a1, b1, dst, n, g, uniform, approx, mult, shift, m0, sh0, zp, lo, hi);
       }
-      const r0 = g * FC_ROWS;
-      sums = i32x4.add(sums, v128.load(bias + (<usize>r0 << 2)));
-      const rows = min(FC_ROWS, outDepth - r0);
-      if (uniform) {
-        let q: v128;
-        if (approx) {
-          const fs = v128.load(FC_K), fh = v128.load(FC_K, 16);
-          q = approx8(sums, sums, fs, fs, fh, fh, v128.load(FC_K, 32), approxK(0), approxK(1), approxK(2), approxK(3),
-            v128.load(FC_K, 48), v128.load(FC_K, 64));
-          if (!approxTrustedAll(q)) q = narrowToI8(requantize4(sums, m0, sh0, zp, lo, hi));
-        } else {
-          q = narrowToI8(requantize4(sums, m0, sh0, zp, lo, hi));
-        }
-        if (rows == FC_ROWS) {
-          v128.store32_lane(y + <usize>r0, q, 0);
-        } else {
-          v128.store(SPILL, q);
-          memory.copy(y + <usize>r0, SPILL, <usize>rows);
-        }
-      } else {
-        requantizeStore(i32x4.extract_lane(sums, 0), y, mult, shift, r0, zp, lo, hi);
-        if (rows > 1) requantizeStore(i32x4.extract_lane(sums, 1), y, mult, shift, r0 + 1, zp, lo, hi);
-        if (rows > 2) requantizeStore(i32x4.extract_lane(sums, 2), y, mult, shift, r0 + 2, zp, lo, hi);
-        if (rows > 3) requantizeStore(i32x4.extract_lane(sums, 3), y, mult, shift, r0 + 3, zp, lo, hi);
+      if (rows > 2) {
+        dst += rowOut;
+        storeRow8(a2, b2, dst, n, g, uniform, approx, mult, shift, m0, sh0, zp, lo, hi);
+      }
+      if (rows > 3) {
+        dst += rowOut;
+        storeRow8(a3, b3, dst, n, g, uniform, approx, mult, shift, m0, sh0, zp, lo, hi);
       }
     }
   }

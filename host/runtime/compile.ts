@@ -37,6 +37,8 @@ export interface CompiledProgram {
   /** Addresses are relative to `base`: weights at 0, persistent after, arena after, program last. */
   layout: { weights: number; persistent: number; arena: number; program: number; end: number };
   weightsImage: Uint8Array;
+  /** Some op was compiled for the SIMD builds only (CompileOptions.winograd). */
+  simdOnly: boolean;
   homes: TensorHome[];
   arena: ArenaEntry[];
   /** Encoded op blocks (absolute addresses once `base` is applied; see encodeProgram). */
@@ -48,7 +50,16 @@ function opWhere(graph: ModelGraph, i: number): string {
   return `operators[${i}] (${op.opName} v${op.version})`;
 }
 
-export function compileGraph(graph: ModelGraph): CompiledProgram {
+export interface CompileOptions {
+  /**
+   * Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (bit-identical results, fewer multiplies,
+   * transformed int16 weights of 32/9 the int8 bytes). Only for the SIMD kernel builds: the
+   * program then refuses the scalar build. Default false.
+   */
+  winograd?: boolean;
+}
+
+export function compileGraph(graph: ModelGraph, options: CompileOptions = {}): CompiledProgram {
   const blobs: { bytes: Uint8Array; align: number }[] = [];
   const tensorBlob = new Map<number, BlobRef>();
   const scratches: { bytes: number; align: number; op: number }[] = [];
@@ -70,7 +81,7 @@ export function compileGraph(graph: ModelGraph): CompiledProgram {
       return graph.tensors[idx];
     };
     const ctx: PrepareContext = {
-      graph, op, where,
+      graph, op, where, winograd: options.winograd === true,
       input: (k) => tensorAt(op.inputs, k, "inputs", false)!,
       optionalInput: (k) => tensorAt(op.inputs, k, "inputs", true),
       output: (k) => tensorAt(op.outputs, k, "outputs", false)!,
@@ -204,7 +215,8 @@ export function compileGraph(graph: ModelGraph): CompiledProgram {
     return { program, opStarts, opBlockCounts, reset: Int32Array.from(reset) };
   }
 
-  return { graph, weightBytes, persistentBytes, arenaBytes, layout, weightsImage, homes, arena: entries, encode };
+  const simdOnly = prepared.some((p) => p.simdOnly === true);
+  return { graph, weightBytes, persistentBytes, arenaBytes, layout, weightsImage, homes, arena: entries, simdOnly, encode };
 }
 
 export { OP_HEADER_WORDS };

@@ -21,6 +21,13 @@ export interface LoadOptions {
    * the components are built) or "core" (the plain core module; what loadModelSync uses).
    */
   instantiation?: "component" | "core";
+  /**
+   * Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions on the SIMD builds: bit-identical
+   * results with fewer multiplies, at the cost of int16 transformed weights (32/9 the bytes of
+   * those layers' int8 weights). Default: on, except on the scalar build, and turned off again
+   * when it alone would break maxMemoryBytes.
+   */
+  winograd?: boolean;
 }
 
 export interface MemoryReport {
@@ -93,6 +100,9 @@ export class Model {
     this.k = instance ?? instantiateKernels(opts.kernels ?? "auto");
     this.instantiation = "engine" in this.k ? "component" : "core";
     this.kernels = this.k.build;
+    if (compiled.simdOnly && this.kernels === "scalar") {
+      throw new InvalidArgumentError("the program was compiled with Winograd convolutions, which need a SIMD kernel build; compile with winograd: false for the scalar build");
+    }
     const base = Math.ceil(this.k.exports.heapBase() / 16) * 16;
     const enc = compiled.encode(base);
     const programAddr = base + compiled.layout.program;
@@ -214,7 +224,24 @@ export function createModel(graph: ModelGraph, opts: LoadOptions = {}): Model {
   if (opts.instantiation === "component") {
     throw new InvalidArgumentError("the component instantiation is asynchronous: use loadModel, or instantiation: 'core'");
   }
-  return new Model(graph, compileGraph(graph), checkInstantiation(opts));
+  checkInstantiation(opts);
+  return withWinogradFallback(graph, opts, instantiateKernels(opts.kernels ?? "auto"));
+}
+
+/**
+ * Compile for the instance's build and load. Winograd is on for SIMD builds unless opts say
+ * otherwise; when it was only on by default and the model then misses maxMemoryBytes, the
+ * plain program is tried before giving up.
+ */
+function withWinogradFallback(graph: ModelGraph, opts: LoadOptions, instance: KernelInstance): Model {
+  const wanted = opts.winograd ?? true;
+  const winograd = wanted && instance.build !== "scalar";
+  try {
+    return new Model(graph, compileGraph(graph, { winograd }), opts, instance);
+  } catch (e) {
+    if (!(e instanceof MemoryBudgetError) || !winograd || opts.winograd !== undefined) throw e;
+    return new Model(graph, compileGraph(graph, { winograd: false }), opts, instance);
+  }
 }
 
 function checkInstantiation(opts: LoadOptions): LoadOptions {
@@ -227,8 +254,9 @@ function checkInstantiation(opts: LoadOptions): LoadOptions {
 
 /** As createModel, through the kernel component by default (plain core if it is not built, with a warning). */
 export async function createModelAsync(graph: ModelGraph, opts: LoadOptions = {}): Promise<Model> {
-  const compiled = compileGraph(graph);
   const mode = checkInstantiation(opts).instantiation ?? (componentKernelsReady() ? "component" : "core");
-  if (mode === "core") return new Model(graph, compiled, opts);
-  return new Model(graph, compiled, opts, await instantiateComponentKernels(opts.kernels ?? "auto"));
+  const instance = mode === "core"
+    ? instantiateKernels(opts.kernels ?? "auto")
+    : await instantiateComponentKernels(opts.kernels ?? "auto");
+  return withWinogradFallback(graph, opts, instance);
 }

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { UnsupportedModelError } from "../../host/errors.js";
 import { TensorType } from "../../host/model/types.js";
-import { prepareConv2d } from "../../host/runtime/ops/conv2d.js";
+import { prepareConv2d, winogradWeights } from "../../host/runtime/ops/conv2d.js";
 import { BUILDS, KernelHarness, randInt, rng } from "../helpers/kernel-harness.js";
 import { referenceConv2d, refQuantizeMultiplier, type ConvSpec } from "../reference/conv.js";
 import { firstDiff, makeSpec, opFor, type CaseShape } from "./conv-cases.js";
@@ -91,6 +91,92 @@ for (const build of BUILDS) {
     });
   });
 }
+
+// 3x3 stride-1 convolutions with IC % 8 == 0 run Winograd F(2x2, 3x3) on the SIMD builds
+// (assembly/kernels/conv2d_winograd.ts); on the scalar build the same cases check the direct path.
+const WINOGRAD_CASES: [string, CaseShape][] = [
+  ["1x1 input, SAME (one partial tile)", { kind: "conv", h: 1, w: 1, ic: 8, oc: 8, kh: 3, kw: 3 }],
+  ["2x3 input, SAME", { kind: "conv", h: 2, w: 3, ic: 16, oc: 5, kh: 3, kw: 3 }],
+  ["odd output 7x5, SAME, 24 -> 17", { kind: "conv", h: 7, w: 5, ic: 24, oc: 17, kh: 3, kw: 3 }],
+  ["VALID 6x9 -> 4x7, 8 -> 9", { kind: "conv", h: 6, w: 9, ic: 8, oc: 9, kh: 3, kw: 3, padding: "VALID" }],
+  ["VALID 3x3 -> 1x1", { kind: "conv", h: 3, w: 3, ic: 8, oc: 3, kh: 3, kw: 3, padding: "VALID" }],
+  ["IC-like 32x32x16 -> 16, RELU, input zp -128", { kind: "conv", h: 32, w: 32, ic: 16, oc: 16, kh: 3, kw: 3, act: "RELU", inZp: -128, outZp: -128 }],
+  ["64 -> 64 on 8x8, full-range values", { kind: "conv", h: 8, w: 8, ic: 64, oc: 64, kh: 3, kw: 3 }],
+  ["136 input channels (large transformed sums)", { kind: "conv", h: 5, w: 6, ic: 136, oc: 12, kh: 3, kw: 3, inZp: 127 }],
+  ["input zero point 127 (|x - zp| up to 255)", { kind: "conv", h: 9, w: 4, ic: 8, oc: 8, kh: 3, kw: 3, inZp: 127 }],
+  ["tiles not a multiple of the block: 5x5 output", { kind: "conv", h: 5, w: 5, ic: 8, oc: 24, kh: 3, kw: 3, act: "RELU6" }],
+];
+
+/** Worst case for the transformed values: alternating extreme inputs and weights. */
+function adversarialSpec(ic: number, oc: number, inZp: number): ConvSpec {
+  const h = 6, w = 6;
+  const input = Int8Array.from({ length: h * w * ic }, (_, i) => (((i / ic) | 0) + (i % 3)) % 2 ? 127 : -128);
+  const filter = Int8Array.from({ length: oc * 9 * ic }, (_, i) => (((i / ic) | 0) % 2 ? 127 : -127) * (i % 5 === 0 ? -1 : 1));
+  return {
+    input, inShape: [1, h, w, ic], inScale: 0.05, inZp,
+    filter, filterShape: [oc, 3, 3, ic], wScales: Array.from({ length: oc }, (_, c) => 2e-6 * (1 + c / oc)),
+    bias: Int32Array.from({ length: oc }, (_, c) => c * 1000 - 5000),
+    outScale: 0.1, outZp: 3, padding: "SAME", strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, act: "NONE",
+  };
+}
+
+for (const build of BUILDS) {
+  describe(`CONV_2D 3x3 stride 1 (Winograd on SIMD builds) on the ${build} build`, () => {
+    WINOGRAD_CASES.forEach(([name, c], i) => {
+      it(name, () => check(build, c, 3000 + i));
+    });
+    it("adversarial extremes, 8 and 64 input channels, zero points -128 / 0 / 127", () => {
+      for (const ic of [8, 64]) {
+        for (const zp of [-128, 0, 127]) {
+          const spec = adversarialSpec(ic, 10, zp);
+          const ref = referenceConv2d(spec);
+          const got = runConv(build, spec, ref.shape);
+          expect(firstDiff(got, ref.data), `ic ${ic}, zp ${zp}`).toBe(-1);
+        }
+      }
+    });
+    it("randomized 3x3 stride-1 shapes (seeded)", () => {
+      const r = rng(777);
+      for (let t = 0; t < 20; t++) {
+        const c: CaseShape = {
+          kind: "conv", h: randInt(r, 1, 12), w: randInt(r, 1, 12), ic: 8 * randInt(r, 1, 5), oc: randInt(r, 1, 20),
+          kh: 3, kw: 3, padding: "SAME", act: (["NONE", "RELU", "RELU6"] as const)[randInt(r, 0, 2)],
+        };
+        check(build, c, 5000 + t);
+      }
+    });
+  });
+}
+
+describe("Winograd weight transform", () => {
+  const params = (u: ReturnType<typeof prepareOnly>): number[] =>
+    (u.encode({ tensor: () => 64, blob: () => 1024, scratch: () => 4096 } as never)[0].params);
+  it("is used for a 3x3 stride-1 convolution with IC % 8 == 0, not for stride 2 or IC % 8 != 0", () => {
+    const spec = (c: CaseShape) => { const s = makeSpec(rng(1), c); return opFor("conv", s, referenceConv2d(s).shape); };
+    expect(params(prepareOnly(prepareConv2d, spec({ kind: "conv", h: 6, w: 6, ic: 16, oc: 8, kh: 3, kw: 3 }), true))[25]).not.toBe(0);
+    expect(params(prepareOnly(prepareConv2d, spec({ kind: "conv", h: 6, w: 6, ic: 16, oc: 8, kh: 3, kw: 3, stride: [2, 2] }), true))[25]).toBe(0);
+    expect(params(prepareOnly(prepareConv2d, spec({ kind: "conv", h: 6, w: 6, ic: 12, oc: 8, kh: 3, kw: 3 }), true))[25]).toBe(0);
+  });
+  it("computes G' g G't by hand for one filter", () => {
+    // g = [[1,2,3],[4,5,6],[7,8,9]], G' = [[2,0,0],[1,1,1],[1,-1,1],[0,0,2]]:
+    // G' g = [[2,4,6],[12,15,18],[4,5,6],[14,16,18]]; (G' g) G't row 0 = [4, 12, 4, 12].
+    const w = new Int8Array(9 * 8);
+    for (let k = 0; k < 9; k++) w[k * 8] = k + 1; // input channel 0 of output channel 0
+    const u = winogradWeights(w, 1, 8, 255)!;
+    const at = (xi: number) => u[((xi * 1 + 0) * 4 + 0) * 16]; // [xi][group 0][pair 0][channel 0][ic 0]
+    expect([at(0), at(1), at(2), at(3)]).toEqual([4, 12, 4, 12]);
+    // Row 1 of G' g = [12, 15, 18] -> [24, 45, 15, 36].
+    expect([at(4), at(5), at(6), at(7)]).toEqual([24, 45, 15, 36]);
+  });
+  it("refuses filters whose transformed sums could leave int32", () => {
+    // Constant 127 weights: (G' g G't)[r][s] = 127 * a_r * a_s with a = (2, 3, 1, 2); output (0, 0)
+    // combines r, s in {0, 1, 2}: 512 * 127 * 36 * (4 * 255) > 2^31, while 8 channels stay far below.
+    const ic = 512;
+    const w = new Int8Array(9 * ic).fill(127);
+    expect(winogradWeights(w, 1, ic, 255)).toBeNull();
+    expect(winogradWeights(new Int8Array(9 * 8).fill(127), 1, 8, 255)).not.toBeNull();
+  });
+});
 
 describe("CONV_2D prepare rejects what it cannot run", () => {
   const base = () => opFor("conv", makeSpec(rng(1), { kind: "conv", h: 4, w: 4, ic: 2, oc: 3, kh: 3, kw: 3 }), [1, 4, 4, 3]);

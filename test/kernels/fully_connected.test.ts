@@ -82,6 +82,32 @@ for (const build of BUILDS) {
       }
     });
 
+    it("matches on batches 1..9 (row and pair layouts, partial tiles) for K and OC around the block sizes", () => {
+      const r = rng(4321);
+      const depths = [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 70];
+      const outs = [1, 3, 7, 8, 9, 13, 16, 17, 24];
+      let i = 0;
+      for (let batches = 1; batches <= 9; batches++) {
+        for (const inDepth of depths) {
+          const c = randomCase(r, { batches, inDepth, outDepth: outs[i++ % outs.length] });
+          expect(Array.from(run(build, c)), `batches ${batches}, in ${inDepth}, out ${c.outDepth}, `
+            + `${c.wScales.length > 1 ? "per-channel" : "per-tensor"}`).toEqual(Array.from(expected(c)));
+        }
+      }
+    });
+
+    it("matches on a batched GEMM-sized layer (40 x 256 -> 72) with per-tensor and per-channel scales", () => {
+      const r = rng(99);
+      for (let i = 0; i < 4; i++) {
+        const c = randomCase(r, { batches: 40, inDepth: 256, outDepth: 72 });
+        if (i % 2 === 0) c.wScales = [c.wScales[0]];
+        else c.wScales = Array.from({ length: 72 }, () => 0.001 + r() * 0.05);
+        // Scales that keep most outputs mid-range, so the float32 requantization path is exercised.
+        c.outScale = c.inScale * c.wScales[0] * (400 + r() * 400);
+        expect(Array.from(run(build, c)), `case ${i}`).toEqual(Array.from(expected(c)));
+      }
+    });
+
     it("matches on an AD-sized layer (640 -> 128) and its transpose (128 -> 640)", () => {
       const r = rng(77);
       for (const [i, o] of [[640, 128], [128, 640]]) {
@@ -134,6 +160,11 @@ for (const build of BUILDS) {
       c2.inShape = [3, 2, 8]; // flattened to 3 rows of 16
       c2.outShape = [3, 5];
       expect(Array.from(run(build, c2))).toEqual(Array.from(expected(c2)));
+      const c5 = randomCase(r, { batches: 6, inDepth: 20, outDepth: 11 });
+      c5.inShape = [2, 3, 20]; // 6 rows, keep_num_dims output [2, 3, 11]
+      c5.outShape = [2, 3, 11];
+      c5.keepNumDims = true;
+      expect(Array.from(run(build, c5))).toEqual(Array.from(expected(c5)));
     });
   });
 }

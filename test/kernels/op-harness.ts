@@ -37,11 +37,12 @@ export interface OpUnderTest {
 }
 
 /** Run prepare only (for error tests). */
-export function prepareOnly(prepare: OpPrepare, u: OpUnderTest): ReturnType<OpPrepare> {
-  return prepareWith(prepare, u).prepared;
+/** Prepare only (winograd: compile as for a SIMD build, as loadModel does there). */
+export function prepareOnly(prepare: OpPrepare, u: OpUnderTest, winograd = false): ReturnType<OpPrepare> {
+  return prepareWith(prepare, u, winograd).prepared;
 }
 
-function prepareWith(prepare: OpPrepare, u: OpUnderTest) {
+function prepareWith(prepare: OpPrepare, u: OpUnderTest, winograd: boolean) {
   const tensors: Tensor[] = [];
   const idx = (t: Tensor | null): number => {
     if (!t) return -1;
@@ -59,7 +60,7 @@ function prepareWith(prepare: OpPrepare, u: OpUnderTest) {
   const scratches: { bytes: number; align: number }[] = [];
   const where = `operators[0] (${u.opName})`;
   const ctx: PrepareContext = {
-    graph, op, where,
+    graph, op, where, winograd,
     input(k) {
       const i = op.inputs[k];
       if (i === undefined || i < 0) throw new UnsupportedModelError(where, `input ${k} is missing`);
@@ -94,7 +95,8 @@ function prepareWith(prepare: OpPrepare, u: OpUnderTest) {
  * Returns the bytes of output 0.
  */
 export function runOp(k: KernelHarness, prepare: OpPrepare, u: OpUnderTest): Int8Array {
-  const { prepared, blobs, scratches, tensors } = prepareWith(prepare, u);
+  // As loadModel: SIMD builds get the Winograd convolutions.
+  const { prepared, blobs, scratches, tensors } = prepareWith(prepare, u, k.build !== "scalar");
   const blobAddr = blobs.map((b) => k.put(b.bytes, b.align));
   // Scratch is filled with garbage: the kernel must not depend on its contents.
   const scratchAddr = scratches.map((s) => {

@@ -8,6 +8,8 @@ import {
 
 /** Output pixels per SIMD register tile (CONV_ROWS in assembly/kernels/conv2d.ts). */
 const CONV_ROWS = 4;
+/** Tiles per block of the Winograd path (WG_TILES in assembly/kernels/conv2d_winograd.ts). */
+const WINOGRAD_TILES = 4;
 
 /**
  * Packs OHWI int8 weights [OC][K] (K = KH*KW*IC) into the kernel's layout: groups of 8 output
@@ -20,6 +22,48 @@ export function packConvWeights(w: Int8Array, oc: number, k: number): Int8Array 
   for (let c = 0; c < oc; c++) {
     const base = (c >> 3) * kp * 16 + (c & 7) * 2;
     for (let i = 0; i < k; i++) out[base + (i >> 1) * 16 + (i & 1)] = w[c * k + i];
+  }
+  return out;
+}
+
+/** Rows of G' = 2G, the integer form of Winograd F(2, 3)'s filter transform. */
+const G2 = [[2, 0, 0], [1, 1, 1], [1, -1, 1], [0, 0, 2]];
+/** Rows of the 4x4 patch (and columns) that output row (column) 0 and 1 combine: At's support. */
+const AT_SUPPORT = [[0, 1, 2], [1, 2, 3]];
+
+/**
+ * The filter of a 3x3 stride-1 convolution transformed for Winograd F(2x2, 3x3)
+ * (assembly/kernels/conv2d_winograd.ts): U[xi = 4r + s][oc][ic] = (G' g G't)[r][s], packed
+ * [xi][group of 8 channels][ic pair][channel 0..7][2 ic] as int16. Returns null when some
+ * intermediate of the integer transform could leave int32 for inputs with |x - inZp| <= maxD.
+ */
+export function winogradWeights(w: Int8Array, OC: number, IC: number, maxD: number): Int16Array | null {
+  const OCp = roundUp(OC, 8), G = OCp / 8, KPw = IC / 2;
+  const out = new Int16Array(16 * OCp * IC);
+  const vMax = 4 * maxD;
+  for (let oc = 0; oc < OC; oc++) {
+    const absSum = new Float64Array(16);
+    for (let ic = 0; ic < IC; ic++) {
+      const g = (ky: number, kx: number): number => w[((oc * 3 + ky) * 3 + kx) * IC + ic];
+      for (let r = 0; r < 4; r++) {
+        for (let s = 0; s < 4; s++) {
+          let u = 0;
+          for (let ky = 0; ky < 3; ky++) for (let kx = 0; kx < 3; kx++) u += G2[r][ky] * g(ky, kx) * G2[s][kx];
+          const xi = r * 4 + s;
+          absSum[xi] += Math.abs(u);
+          const q = ic >> 1;
+          out[((((xi * G + (oc >> 3)) * KPw + q) * 8 + (oc & 7)) * 2) + (ic & 1)] = u;
+        }
+      }
+    }
+    // |4y| <= sum over the 9 transformed positions an output combines of sum |U| * max |V|.
+    for (const rows of AT_SUPPORT) {
+      for (const cols of AT_SUPPORT) {
+        let bound = 0;
+        for (const r of rows) for (const s of cols) bound += absSum[r * 4 + s] * vMax;
+        if (bound >= 2 ** 31) return null;
+      }
+    }
   }
   return out;
 }
@@ -45,7 +89,6 @@ export const prepareConv2d: OpPrepare = (ctx) => {
 
   const OCp = roundUp(OC, 8), K2 = roundUp(K, 2);
   const w = new Int8Array(filter.data!.buffer, filter.data!.byteOffset, OC * K);
-  const packed = ctx.constBlob(new Uint8Array(packConvWeights(w, OC, K).buffer));
   const biasInt = biasValues(ctx, bias, OC, OCp);
   const biasBlob = ctx.constBlob(new Uint8Array(biasInt.buffer));
   const accBound = accumulatorBounds(biasInt, OC, inQ.zeroPoint, (c) => {
@@ -55,17 +98,30 @@ export const prepareConv2d: OpPrepare = (ctx) => {
   });
   const rqBlob = ctx.constBlob(requantTable(inQ.scale, wScales, outQ.scale, accBound));
   // CONV_ROWS i16 im2col rows of K2 values plus 16 bytes of slack each (the scalar path uses one).
-  const scratch = ctx.scratch(CONV_ROWS * roundUp(2 * K2 + 16, 16), 16);
+  // Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions in the SIMD builds (exact; the scratch
+  // holds its transformed input rows and products instead).
+  const winogradApplies = ctx.winograd === true && KH === 3 && KW === 3 && g.strideH === 1 && g.strideW === 1 &&
+    g.dilationH === 1 && g.dilationW === 1 && N === 1 && IC % 8 === 0;
+  const maxD = Math.max(Math.abs(-128 - inQ.zeroPoint), Math.abs(127 - inQ.zeroPoint));
+  const winograd = winogradApplies ? winogradWeights(w, OC, IC, maxD) : null;
+  const winogradBlob = winograd ? ctx.constBlob(new Uint8Array(winograd.buffer)) : null;
+  // The direct path's packed weights, unless the Winograd path replaces it (SIMD builds only).
+  const packed = winograd ? null : ctx.constBlob(new Uint8Array(packConvWeights(w, OC, K).buffer));
+  const im2colBytes = CONV_ROWS * roundUp(2 * K2 + 16, 16);
+  const winogradBytes = winograd ? 16 * WINOGRAD_TILES * (2 * IC) + 16 * WINOGRAD_TILES * 32 : 0;
+  const scratch = ctx.scratch(Math.max(im2colBytes, winogradBytes), 16);
 
   return {
+    simdOnly: winograd !== null,
     encode: (addr) => [{
       kernel: OP_CONV_2D,
       params: [
-        addr.tensor(input), addr.blob(packed), addr.blob(biasBlob), addr.blob(rqBlob),
+        addr.tensor(input), packed ? addr.blob(packed) : 0, addr.blob(biasBlob), addr.blob(rqBlob),
         addr.tensor(output), addr.scratch(scratch),
         N, H, W, IC, g.outH, g.outW, OC, KH, KW,
         g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft,
         inQ.zeroPoint, outQ.zeroPoint, g.act.min, g.act.max,
+        winogradBlob ? addr.blob(winogradBlob) : 0,
       ],
     }],
   };

@@ -1,8 +1,8 @@
-// FULLY_CONNECTED (int8): validates the operator, packs the weights for the kernel (layout in
-// assembly/kernels/fc_layout.ts), folds the input zero point into the bias and computes one
+// FULLY_CONNECTED (int8): validates the operator, packs the weights for the kernel (row layout
+// for one or few input rows, pair layout for batches; assembly/kernels/fc_layout.ts), folds the input zero point into the bias and computes one
 // requantization multiplier per output channel. Kernel block layout: assembly/kernels/fully_connected.ts.
 import { OP_FULLY_CONNECTED } from "../../../assembly/abi.js";
-import { FC_CHUNK, FC_ROWS } from "../../../assembly/kernels/fc_layout.js";
+import { FC_BATCHED_MIN, FC_CHUNK, FC_GROUP, FC_ROWS, FC_TILE_M } from "../../../assembly/kernels/fc_layout.js";
 import { Activation, TensorType, type Tensor } from "../../model/types.js";
 import { activationRange, quantizeMultiplier } from "../quant.js";
 import type { Addresses, OpPrepare, PrepareContext } from "./types.js";
@@ -18,6 +18,26 @@ export function packFcWeights(w: Int8Array, outDepth: number, inDepth: number): 
     for (let k = 0; k < inDepth; k++) {
       const c = Math.floor(k / FC_CHUNK);
       packed[((g * chunks + c) * FC_ROWS + rr) * FC_CHUNK + (k % FC_CHUNK)] = w[r * inDepth + k];
+    }
+  }
+  return packed;
+}
+
+/** Input pairs per output channel in the pair layout: roundup(in, 4) / 2 (even). */
+export function fcPairs(inDepth: number): number {
+  return Math.ceil(inDepth / 4) * 2;
+}
+
+/** Pack [out, in] int8 weights into the kernel's pair layout (groups of 8 channels, pairs of k). */
+export function packFcWeightsPairs(w: Int8Array, outDepth: number, inDepth: number): Int8Array {
+  const pairs = fcPairs(inDepth);
+  const groups = Math.ceil(outDepth / FC_GROUP);
+  const packed = new Int8Array(groups * pairs * FC_GROUP * 2);
+  for (let r = 0; r < outDepth; r++) {
+    const g = Math.floor(r / FC_GROUP);
+    for (let k = 0; k < inDepth; k++) {
+      const q = k >> 1;
+      packed[((g * pairs + q) * FC_GROUP + (r % FC_GROUP)) * 2 + (k & 1)] = w[r * inDepth + k];
     }
   }
   return packed;
@@ -116,7 +136,7 @@ export const prepareFullyConnected: OpPrepare = (ctx) => {
   const w = new Int8Array(weights.data!.buffer, weights.data!.byteOffset, outDepth * inDepth);
   // Three int32 arrays padded to whole row groups: folded bias, multipliers, shifts.
   // Folded bias: bias[c] - in_zp * Σ w[c][k], wrapped to int32 as TFLM's int32 accumulator does.
-  const padded = Math.ceil(outDepth / FC_ROWS) * FC_ROWS;
+  const padded = Math.ceil(outDepth / FC_GROUP) * FC_GROUP;
   const params = new Int32Array(3 * padded);
   for (let c = 0; c < outDepth; c++) {
     let sumW = 0;
@@ -133,7 +153,11 @@ export const prepareFullyConnected: OpPrepare = (ctx) => {
     if (params[padded + c] !== params[padded] || params[2 * padded + c] !== params[2 * padded]) uniform = 0;
   }
   const f32 = uniform ? fcFloat32(w, biasValues, outDepth, inDepth, inQ.zeroPoint, params[padded], params[2 * padded]) : [0, 0, 0];
-  const packed = ctx.constBlob(new Uint8Array(packFcWeights(w, outDepth, inDepth).buffer));
+  // Batches run in tiles over the pair layout, with a small scratch for the tile's widened rows.
+  const batched = batches >= FC_BATCHED_MIN;
+  const packed = ctx.constBlob(new Uint8Array(
+    (batched ? packFcWeightsPairs(w, outDepth, inDepth) : packFcWeights(w, outDepth, inDepth)).buffer));
+  const scratch = batched ? ctx.scratch(FC_TILE_M * 4 * fcPairs(inDepth), 16) : null;
   const consts = ctx.constBlob(new Uint8Array(params.buffer));
   const inAddr = operand(ctx, input);
 
@@ -147,6 +171,7 @@ export const prepareFullyConnected: OpPrepare = (ctx) => {
           batches, inDepth, outDepth,
           base + 4 * padded, base + 8 * padded,
           outQ.zeroPoint, range.min, range.max, uniform, ...f32,
+          batched ? 1 : 0, scratch ? a.scratch(scratch) : 0,
         ],
       }];
     },

@@ -1,0 +1,206 @@
+// CONV_2D 3x3, stride 1, dilation 1 (SIMD builds): Winograd F(2x2, 3x3) in exact integer arithmetic.
+//
+// Each 2x2 block of outputs ("tile") is computed from its 4x4 input patch d (values x - inZp, 0 for
+// padding) with 16 multiplications per channel pair instead of 36:
+//   V = Bt d B            (adds only; |V| <= 4 * 255 fits i16)
+//   M[xi] = sum over input channels of V[xi] * U[xi]      (xi = 0..15, one GEMM each)
+//   4 * Y = At M A        (adds only), Y = (At M A) >> 2
+// with U = G' g G't the filter transformed by G' = 2G (integer; the host computes it, |U| <= 9 * 127
+// fits i16). Since At (G g Gt . Bt d B) A is the exact convolution and G' = 2G, At M A is exactly
+// 4 * Y, an integer multiple of 4, so the shift is exact and Y equals the direct sum bit for bit.
+// The host applies this path only when every intermediate fits i32 (host/runtime/ops/conv2d.ts).
+//
+// Parameter words (after the CONV_2D words 0..24 of conv2d.ts):
+//   25 U: the transformed weights, i16, [xi][group of 8 output channels][IC/2 channel pairs]
+//      [channel 0..7][2 input channels] (32 bytes per channel pair), 0 when the path is off
+//   Scratch (word 5) holds, for a block of WG_TILES tiles, V rows [xi][tile][IC] i16 and then
+//   M [xi][tile][8] i32.
+// Requires IC % 8 == 0 and N == 1 (checked by the host).
+import { param } from "../fixedpoint";
+import { requantize8, storeBytes, rqFast, rqLeft, rqRoundZp, rqApprox, approxMagicZp } from "./requantize";
+
+/** Tiles per register block (the GEMM's four pixel rows). */
+const WG_TILES = 4;
+
+export function conv2dWinograd(p: usize): void {
+  const input = <usize>param(p, 0);
+  const bias = <usize>param(p, 2);
+  const rq = <usize>param(p, 3);
+  const output = <usize>param(p, 4);
+  const scratch = <usize>param(p, 5);
+  const H = param(p, 7), W = param(p, 8), IC = param(p, 9);
+  const OH = param(p, 10), OW = param(p, 11), OC = param(p, 12);
+  const padT = param(p, 19), padL = param(p, 20);
+  const inZp = param(p, 21), outZpS = param(p, 22);
+  const U = <usize>param(p, 25);
+  const OCp = (OC + 7) & ~7;
+  const outZp = i32x4.splat(outZpS);
+  const actMin = i16x8.splat(<i16>param(p, 23));
+  const actMax = i16x8.splat(<i16>param(p, 24));
+  const fast = rqFast(rq), left = rqLeft(rq), roundZp = rqRoundZp(rq, outZpS);
+  const approx = rqApprox(rq), magicZp = approxMagicZp(outZpS);
+  const zv = i16x8.splat(<i16>inZp);
+  const KPw = IC >> 1;
+  const rowBytes = <usize>IC << 1;
+  const vArea = scratch;
+  const mArea = scratch + <usize>(16 * WG_TILES) * rowBytes;
+  const groupBytes = <usize>KPw << 5;
+  const TH = (OH + 1) >> 1, TW = (OW + 1) >> 1;
+  const T = TH * TW;
+  for (let t0 = 0; t0 < T; t0 += WG_TILES) {
+    const tiles = T - t0 < WG_TILES ? T - t0 : WG_TILES;
+    // Input transform of each tile of the block, 8 channels at a time.
+    for (let i = 0; i < tiles; i++) {
+      const t = t0 + i;
+      const ty = t / TW, tx = t - (t / TW) * TW;
+      const iy0 = 2 * ty - padT, ix0 = 2 * tx - padL;
+      const inside = iy0 >= 0 && ix0 >= 0 && iy0 + 4 <= H && ix0 + 4 <= W;
+      const vRow = vArea + <usize>i * rowBytes;
+      for (let c = 0; c < IC; c += 8) {
+        let d00: v128, d01: v128, d02: v128, d03: v128, d10: v128, d11: v128, d12: v128, d13: v128;
+        let d20: v128, d21: v128, d22: v128, d23: v128, d30: v128, d31: v128, d32: v128, d33: v128;
+        if (inside) {
+          const rowStep = <usize>(W * IC), px = <usize>IC;
+          let s = input + <usize>((iy0 * W + ix0) * IC + c);
+          d00 = i16x8.sub(v128.load8x8_s(s), zv); d01 = i16x8.sub(v128.load8x8_s(s + px), zv);
+          d02 = i16x8.sub(v128.load8x8_s(s + 2 * px), zv); d03 = i16x8.sub(v128.load8x8_s(s + 3 * px), zv);
+          s += rowStep;
+          d10 = i16x8.sub(v128.load8x8_s(s), zv); d11 = i16x8.sub(v128.load8x8_s(s + px), zv);
+          d12 = i16x8.sub(v128.load8x8_s(s + 2 * px), zv); d13 = i16x8.sub(v128.load8x8_s(s + 3 * px), zv);
+          s += rowStep;
+          d20 = i16x8.sub(v128.load8x8_s(s), zv); d21 = i16x8.sub(v128.load8x8_s(s + px), zv);
+          d22 = i16x8.sub(v128.load8x8_s(s + 2 * px), zv); d23 = i16x8.sub(v128.load8x8_s(s + 3 * px), zv);
+          s += rowStep;
+          d30 = i16x8.sub(v128.load8x8_s(s), zv); d31 = i16x8.sub(v128.load8x8_s(s + px), zv);
+          d32 = i16x8.sub(v128.load8x8_s(s + 2 * px), zv); d33 = i16x8.sub(v128.load8x8_s(s + 3 * px), zv);
+        } else {
+          d00 = patch(input, iy0, ix0, H, W, IC, c, zv); d01 = patch(input, iy0, ix0 + 1, H, W, IC, c, zv);
+          d02 = patch(input, iy0, ix0 + 2, H, W, IC, c, zv); d03 = patch(input, iy0, ix0 + 3, H, W, IC, c, zv);
+          d10 = patch(input, iy0 + 1, ix0, H, W, IC, c, zv); d11 = patch(input, iy0 + 1, ix0 + 1, H, W, IC, c, zv);
+          d12 = patch(input, iy0 + 1, ix0 + 2, H, W, IC, c, zv); d13 = patch(input, iy0 + 1, ix0 + 3, H, W, IC, c, zv);
+          d20 = patch(input, iy0 + 2, ix0, H, W, IC, c, zv); d21 = patch(input, iy0 + 2, ix0 + 1, H, W, IC, c, zv);
+          d22 = patch(input, iy0 + 2, ix0 + 2, H, W, IC, c, zv); d23 = patch(input, iy0 + 2, ix0 + 3, H, W, IC, c, zv);
+          d30 = patch(input, iy0 + 3, ix0, H, W, IC, c, zv); d31 = patch(input, iy0 + 3, ix0 + 1, H, W, IC, c, zv);
+          d32 = patch(input, iy0 + 3, ix0 + 2, H, W, IC, c, zv); d33 = patch(input, iy0 + 3, ix0 + 3, H, W, IC, c, zv);
+        }
+        // Bt d: rows (d0 - d2, d1 + d2, d2 - d1, d1 - d3), per column.
+        const r00 = i16x8.sub(d00, d20), r01 = i16x8.sub(d01, d21), r02 = i16x8.sub(d02, d22), r03 = i16x8.sub(d03, d23);
+        const r10 = i16x8.add(d10, d20), r11 = i16x8.add(d11, d21), r12 = i16x8.add(d12, d22), r13 = i16x8.add(d13, d23);
+        const r20 = i16x8.sub(d20, d10), r21 = i16x8.sub(d21, d11), r22 = i16x8.sub(d22, d12), r23 = i16x8.sub(d23, d13);
+        const r30 = i16x8.sub(d10, d30), r31 = i16x8.sub(d11, d31), r32 = i16x8.sub(d12, d32), r33 = i16x8.sub(d13, d33);
+        // (Bt d) B: the same combination along each row; V[xi] goes to row (xi, i) at channel c.
+        const dst = vRow + (<usize>c << 1);
+        storeBtRow(dst, r00, r01, r02, r03, 0, rowBytes);
+        storeBtRow(dst, r10, r11, r12, r13, 4, rowBytes);
+        storeBtRow(dst, r20, r21, r22, r23, 8, rowBytes);
+        storeBtRow(dst, r30, r31, r32, r33, 12, rowBytes);
+      }
+    }
+    // Per group of 8 output channels: the 16 GEMMs into M, then the output transform.
+    const row0 = vArea, row1 = row0 + rowBytes, row2 = row1 + rowBytes, row3 = row2 + rowBytes;
+    const xiStride = <usize>WG_TILES * rowBytes;
+    for (let g = 0; g < OCp; g += 8) {
+      let w = U + <usize>(g >> 3) * groupBytes;
+      for (let xi = 0; xi < 16; xi++) {
+        const xoff = <usize>xi * xiStride;
+        let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+        let b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        let xo = xoff;
+        for (let q = 0; q < KPw; q++) {
+          const wlo = v128.load(w);
+          const whi = v128.load(w, 16);
+          const x0 = v128.load32_splat(row0 + xo);
+          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(x0, wlo));
+          b0 = i32x4.add(b0, i32x4.dot_i16x8_s(x0, whi));
+          const x1 = v128.load32_splat(row1 + xo);
+          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(x1, wlo));
+          b1 = i32x4.add(b1, i32x4.dot_i16x8_s(x1, whi));
+          const x2 = v128.load32_splat(row2 + xo);
+          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(x2, wlo));
+          b2 = i32x4.add(b2, i32x4.dot_i16x8_s(x2, whi));
+          const x3 = v128.load32_splat(row3 + xo);
+          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(x3, wlo));
+          b3 = i32x4.add(b3, i32x4.dot_i16x8_s(x3, whi));
+          xo += 4;
+          w += 32;
+        }
+        // The next xi's weights of this group follow after the other groups' (layout [xi][g]).
+        w += <usize>((OCp >> 3) - 1) * groupBytes;
+        const m = mArea + (<usize>xi << 7);
+        v128.store(m, a0); v128.store(m, b0, 16);
+        v128.store(m, a1, 32); v128.store(m, b1, 48);
+        v128.store(m, a2, 64); v128.store(m, b2, 80);
+        v128.store(m, a3, 96); v128.store(m, b3, 112);
+      }
+      const n = OC - g < 8 ? OC - g : 8;
+      const bLo = v128.load(bias + (<usize>g << 2)), bHi = v128.load(bias + (<usize>g << 2), 16);
+      for (let i = 0; i < tiles; i++) {
+        const t = t0 + i;
+        const ty = t / TW, tx = t - (t / TW) * TW;
+        const oy = 2 * ty, ox = 2 * tx;
+        const mt = mArea + (<usize>i << 5);
+        // At M A for both halves of the 8 channels (s = At M, then y = s A); y >> 2, then the bias.
+        const l0 = sTop(mt, 0), l1 = sTop(mt, 1), l2 = sTop(mt, 2), l3 = sTop(mt, 3);
+        const lb0 = sBottom(mt, 0), lb1 = sBottom(mt, 1), lb2 = sBottom(mt, 2), lb3 = sBottom(mt, 3);
+        const h0 = sTop(mt + 16, 0), h1 = sTop(mt + 16, 1), h2 = sTop(mt + 16, 2), h3 = sTop(mt + 16, 3);
+        const hb0 = sBottom(mt + 16, 0), hb1 = sBottom(mt + 16, 1), hb2 = sBottom(mt + 16, 2), hb3 = sBottom(mt + 16, 3);
+        const lo00 = i32x4.add(i32x4.add(l0, l1), l2), lo01 = i32x4.sub(i32x4.sub(l1, l2), l3);
+        const hi00 = i32x4.add(i32x4.add(h0, h1), h2), hi01 = i32x4.sub(i32x4.sub(h1, h2), h3);
+        const lo10 = i32x4.add(i32x4.add(lb0, lb1), lb2), lo11 = i32x4.sub(i32x4.sub(lb1, lb2), lb3);
+        const hi10 = i32x4.add(i32x4.add(hb0, hb1), hb2), hi11 = i32x4.sub(i32x4.sub(hb1, hb2), hb3);
+        const dst = output + <usize>((oy * OW + ox) * OC + g);
+        storeBytes(dst, requantize8(i32x4.add(i32x4.shr_s(lo00, 2), bLo), i32x4.add(i32x4.shr_s(hi00, 2), bHi),
+          rq, OCp, g, approx, magicZp, fast, left, roundZp, outZp, actMin, actMax), n);
+        if (ox + 1 < OW) {
+          storeBytes(dst + <usize>OC, requantize8(i32x4.add(i32x4.shr_s(lo01, 2), bLo), i32x4.add(i32x4.shr_s(hi01, 2), bHi),
+            rq, OCp, g, approx, magicZp, fast, left, roundZp, outZp, actMin, actMax), n);
+        }
+        if (oy + 1 < OH) {
+          const dst1 = dst + <usize>(OW * OC);
+          storeBytes(dst1, requantize8(i32x4.add(i32x4.shr_s(lo10, 2), bLo), i32x4.add(i32x4.shr_s(hi10, 2), bHi),
+            rq, OCp, g, approx, magicZp, fast, left, roundZp, outZp, actMin, actMax), n);
+          if (ox + 1 < OW) {
+            storeBytes(dst1 + <usize>OC, requantize8(i32x4.add(i32x4.shr_s(lo11, 2), bLo), i32x4.add(i32x4.shr_s(hi11, 2), bHi),
+              rq, OCp, g, approx, magicZp, fast, left, roundZp, outZp, actMin, actMax), n);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** 8 channels of input pixel (iy, ix) minus the zero point, or 0 outside the image. */
+// @ts-ignore: decorator
+@inline
+function patch(input: usize, iy: i32, ix: i32, H: i32, W: i32, IC: i32, c: i32, zv: v128): v128 {
+  if (iy < 0 || iy >= H || ix < 0 || ix >= W) return i32x4.splat(0);
+  return i16x8.sub(v128.load8x8_s(input + <usize>((iy * W + ix) * IC + c)), zv);
+}
+
+/** Row r of Bt d (values e0..e3 along x) times B: V[xi0 .. xi0+3] stored at rows xi0.. of tile. */
+// @ts-ignore: decorator
+@inline
+function storeBtRow(dst: usize, e0: v128, e1: v128, e2: v128, e3: v128, xi0: i32, rowBytes: usize): void {
+  const xiStride = <usize>WG_TILES * rowBytes;
+  const d = dst + <usize>xi0 * xiStride;
+  v128.store(d, i16x8.sub(e0, e2));
+  v128.store(d + xiStride, i16x8.add(e1, e2));
+  v128.store(d + 2 * xiStride, i16x8.sub(e2, e1));
+  v128.store(d + 3 * xiStride, i16x8.sub(e1, e3));
+}
+
+/** Column col of the top row of At M (m0 + m1 + m2) for one tile; M[xi] at m + xi * 128. */
+// @ts-ignore: decorator
+@inline
+function sTop(m: usize, col: i32): v128 {
+  return i32x4.add(i32x4.add(v128.load(m + (<usize>col << 7)), v128.load(m + (<usize>(4 + col) << 7))),
+    v128.load(m + (<usize>(8 + col) << 7)));
+}
+
+/** Column col of the bottom row of At M (m1 - m2 - m3). */
+// @ts-ignore: decorator
+@inline
+function sBottom(m: usize, col: i32): v128 {
+  return i32x4.sub(i32x4.sub(v128.load(m + (<usize>(4 + col) << 7)), v128.load(m + (<usize>(8 + col) << 7))),
+    v128.load(m + (<usize>(12 + col) << 7)));
+}
