@@ -275,9 +275,10 @@ function fullyConnectedSimd(p: usize): void {
 
 // ---- pair layout: batched inputs ---------------------------------------------------------
 
-// Plain version of the pair layout: one output value at a time, products in input order
-// (channel c's pair q is the int16 pair at element ((c / 8) * pairs + q) * 16 + (c % 8) * 2,
-// fc_layout.ts).
+// Plain version of the pair layout: two input rows x four channels at a time (channel c's pair
+// q is the int16 pair at element ((c / 8) * pairs + q) * 16 + (c % 8) * 2, fc_layout.ts).
+// Channels past `out` have zero weights and are not stored; a missing second row repeats the
+// first and is not stored.
 function fullyConnectedPairsScalar(p: usize): void {
   const input = <usize>param(p, 0);
   const weights = <usize>param(p, 1);
@@ -294,20 +295,48 @@ function fullyConnectedPairsScalar(p: usize): void {
   const pairs = ((inDepth + 3) & ~3) >> 1;
   const groupBytes = <usize>pairs * FC_GROUP * 4;
   const evenEnd = <usize>(inDepth & ~1);
-  for (let b = 0; b < batches; b++) {
-    const x = input + <usize>(b * inDepth);
-    const y = output + <usize>(b * outDepth);
-    for (let c = 0; c < outDepth; c++) {
+  for (let b = 0; b < batches; b += 2) {
+    const xa = input + <usize>(b * inDepth);
+    const ya = output + <usize>(b * outDepth);
+    const two = b + 1 < batches;
+    const xb = two ? xa + <usize>inDepth : xa;
+    const yb = ya + <usize>outDepth;
+    for (let c = 0; c < outDepth; c += 4) {
       let w = weights + <usize>(c / FC_GROUP) * groupBytes + (<usize>(c % FC_GROUP) << 2);
-      let acc = 0;
+      let a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
       let k: usize = 0;
       for (; k < evenEnd; k += 2) {
-        acc += <i32>load<i8>(x + k) * <i32>load<i16>(w);
-        acc += <i32>load<i8>(x + k, 1) * <i32>load<i16>(w, 2);
+        const u0 = <i32>load<i8>(xa + k), u1 = <i32>load<i8>(xa + k, 1);
+        const v0 = <i32>load<i8>(xb + k), v1 = <i32>load<i8>(xb + k, 1);
+        let w0 = <i32>load<i16>(w), w1 = <i32>load<i16>(w, 2);
+        a0 += u0 * w0 + u1 * w1; b0 += v0 * w0 + v1 * w1;
+        w0 = <i32>load<i16>(w, 4); w1 = <i32>load<i16>(w, 6);
+        a1 += u0 * w0 + u1 * w1; b1 += v0 * w0 + v1 * w1;
+        w0 = <i32>load<i16>(w, 8); w1 = <i32>load<i16>(w, 10);
+        a2 += u0 * w0 + u1 * w1; b2 += v0 * w0 + v1 * w1;
+        w0 = <i32>load<i16>(w, 12); w1 = <i32>load<i16>(w, 14);
+        a3 += u0 * w0 + u1 * w1; b3 += v0 * w0 + v1 * w1;
         w += FC_GROUP * 4;
       }
-      if (k < <usize>inDepth) acc += <i32>load<i8>(x + k) * <i32>load<i16>(w);
-      requantizeStore(acc + load<i32>(bias + (<usize>c << 2)), y, mult, shift, c, zp, lo, hi);
+      if (k < <usize>inDepth) {
+        const u0 = <i32>load<i8>(xa + k), v0 = <i32>load<i8>(xb + k);
+        a0 += u0 * <i32>load<i16>(w); b0 += v0 * <i32>load<i16>(w);
+        a1 += u0 * <i32>load<i16>(w, 4); b1 += v0 * <i32>load<i16>(w, 4);
+        a2 += u0 * <i32>load<i16>(w, 8); b2 += v0 * <i32>load<i16>(w, 8);
+        a3 += u0 * <i32>load<i16>(w, 12); b3 += v0 * <i32>load<i16>(w, 12);
+      }
+      const bc = bias + (<usize>c << 2);
+      const n = min(4, outDepth - c);
+      requantizeStore(a0 + load<i32>(bc), ya, mult, shift, c, zp, lo, hi);
+      if (n > 1) requantizeStore(a1 + load<i32>(bc, 4), ya, mult, shift, c + 1, zp, lo, hi);
+      if (n > 2) requantizeStore(a2 + load<i32>(bc, 8), ya, mult, shift, c + 2, zp, lo, hi);
+      if (n > 3) requantizeStore(a3 + load<i32>(bc, 12), ya, mult, shift, c + 3, zp, lo, hi);
+      if (two) {
+        requantizeStore(b0 + load<i32>(bc), yb, mult, shift, c, zp, lo, hi);
+        if (n > 1) requantizeStore(b1 + load<i32>(bc, 4), yb, mult, shift, c + 1, zp, lo, hi);
+        if (n > 2) requantizeStore(b2 + load<i32>(bc, 8), yb, mult, shift, c + 2, zp, lo, hi);
+        if (n > 3) requantizeStore(b3 + load<i32>(bc, 12), yb, mult, shift, c + 3, zp, lo, hi);
+      }
     }
   }
 }
