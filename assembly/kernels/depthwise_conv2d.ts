@@ -12,23 +12,28 @@
 //   5 N   6 H   7 W   8 IC   9 OH   10 OW   11 OC   12 depthMultiplier   13 KH   14 KW
 //   15 strideH  16 strideW  17 dilationH  18 dilationW  19 padTop  20 padLeft
 //   21 inZp  22 outZp  23 actMin  24 actMax
-//   25 pairs   the weights re-packed for the SIMD path: for each block of 8 channels (the full
-//              blocks only), for each pair of taps (t, t+1) in ky-major order (the last pair of
-//              an odd count has zero weights for its second tap), 16 bytes
+//   25 pairs   the weights re-packed for the SIMD path, as int16: for each block of 8 channels
+//              (the full blocks only), for each pair of taps (t, t+1) in ky-major order (the last
+//              pair of an odd count has zero weights for its second tap), 16 values (32 bytes)
 //              [w(t, c0), w(t+1, c0), w(t, c1), w(t+1, c1), ..., w(t+1, c7)]
 //   26 biasFolded int32 [OC]: bias - inZp * (sum of the channel's weights), for output pixels
 //              whose taps all lie inside the input
+//   27 blocks  3x3 kernel, depth multiplier 1, OC a multiple of 8 (else 0): per 8-channel block
+//              256 bytes: the block's 80 int16 pair weights (as in word 25), its biasFolded
+//              (8 x i32), and the float32 scales and half-steps of the rq table (8 x f32 each)
+//   28 rows    the same shapes (else 0): scratch of 4 * Wp * IC bytes, Wp = max(padLeft + W,
+//              (OW - 1) * strideW + 2 * dilationW + 1) (see paddedWidth)
 import { param } from "../fixedpoint";
 import {
   requantizeOne, requantize8, requantize4, narrowClamp8, storeBytes, rqFast, rqLeft, rqRoundZp, rqApprox,
-  approxMagicZp, approx8, approxK, approxTrustedAll, RQ_HEADER,
+  approxMagicZp, approx8, approxK, approxTrustedAll,
 } from "./requantize";
 
 export function depthwiseConv2d(p: usize): void {
   if (ASC_FEATURE_SIMD) {
     const IC = param(p, 8);
     const mult = param(p, 12);
-    if (mult == 1 && depthwise3x3Simd(p)) return;
+    if (depthwise3x3Simd(p)) return;
     if (mult == 1 || IC == 1) { depthwiseSimd(p); return; }
   }
   depthwiseScalar(p);
@@ -183,7 +188,7 @@ function depthwiseSimd(p: usize): void {
   const OC8 = OC & ~7;
   const T = KH * KW;
   const nPairs = (T + 1) >> 1;
-  const blockBytes = <usize>nPairs << 4;
+  const blockBytes = <usize>nPairs << 5;
   const zv = i16x8.splat(<i16>inZp);
   const outZp = i32x4.splat(outZpS);
   const actMin = i16x8.splat(<i16>actMinS), actMax = i16x8.splat(<i16>actMaxS);
@@ -255,18 +260,24 @@ function depthwiseSimd(p: usize): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// SIMD, 3x3 kernel, depth multiplier 1, channels a multiple of 8: every output pixel, the
-// borders included, goes through sweep3x3. With the zero point folded into the bias
-// (biasFolded = bias - inZp * sum(w)), a tap outside the input must contribute inZp * w, i.e.
-// read a value equal to inZp: such taps point into ZP_ROW, a static run of inZp bytes filled
-// per call, so no pixel needs bounds checks. (int32 wrapping makes the fold exact.)
+// SIMD, 3x3 kernel, depth multiplier 1, channels a multiple of 8 (the MobileNet shape): every
+// output row is one sweep, the borders included. The three input rows a output row reads are
+// kept in a scratch ring of rows padded with inZp columns (each input row copied once, for
+// stride 1), and rows above or below the input read a row of inZp bytes: with the zero point
+// folded into the bias (biasFolded = bias - inZp * sum(w), exact in wrapping int32), a tap that
+// reads inZp contributes what TFLite's skipped tap does, so no pixel needs bounds checks.
 
-/** Bytes of ZP_ROW; a run of n pixels reads at most (n - 1) * SW * IC + 2 * DW * IC + OC. */
-const ZP_BYTES = 2048;
-const ZP_ROW: usize = memory.data(ZP_BYTES, 16);
+/** Padded row width in pixels: the input columns, padL before, and what the last pixel reads. */
+// @ts-ignore: decorator
+@inline
+function paddedWidth(W: i32, OW: i32, SW: i32, DW: i32, padL: i32): i32 {
+  const need = (OW - 1) * SW + 2 * DW + 1;
+  return need > padL + W ? need : padL + W;
+}
+
 /**
  * Accumulators are stored here (never read) between tap pairs: V8 keeps loads in program order
- * but sinks arithmetic to its first use, so without these stores all 19 loads of a pixel come
+ * but sinks arithmetic to its first use, so without these stores all the loads of a pixel come
  * first and their values spill; a store pins the arithmetic before the next loads.
  */
 const PIN: usize = memory.data(32, 16);
@@ -278,147 +289,101 @@ function pin(a0: v128, a1: v128): void {
   v128.store(PIN, a1, 16);
 }
 
-/** Absolute input addresses (channel 0) of the 9 taps of a sweep's first pixel, ky-major. */
-const SWEEP_TAPS: usize = memory.data(4 * 9, 16);
-
-// @ts-ignore: decorator
-@inline
-function sweepTap(t: i32): usize {
-  return <usize>load<i32>(SWEEP_TAPS + (<usize>t << 2));
-}
-
-// @ts-ignore: decorator
-@inline
-function setSweepTap(t: i32, addr: usize): void {
-  store<i32>(SWEEP_TAPS + (<usize>t << 2), <i32>addr);
-}
-
-/** Runs the 3x3 depth-multiplier-1 case (returns false, doing nothing, for other shapes). */
+/** Runs the 3x3 depth-multiplier-1 case when the host prepared it (word 28 set). */
 function depthwise3x3Simd(p: usize): bool {
-  const OC = param(p, 11), KH = param(p, 13), KW = param(p, 14), DW = param(p, 18);
-  if (KH != 3 || KW != 3 || (OC & 7) != 0 || OC == 0 || DW > ZP_BYTES || OC > ZP_BYTES) return false;
-  const IC = OC;
-  // ZP_ROW bytes read by one pixel.
-  const reach = 2 * DW * IC + OC;
-  if (reach > ZP_BYTES) return false;
+  const rows = <usize>param(p, 28);
+  if (rows == 0) return false;
   const input = <usize>param(p, 0);
   const rq = <usize>param(p, 3);
   const output = <usize>param(p, 4);
-  const N = param(p, 5), H = param(p, 6), W = param(p, 7);
+  const N = param(p, 5), H = param(p, 6), W = param(p, 7), IC = param(p, 8);
   const OH = param(p, 9), OW = param(p, 10);
-  const SH = param(p, 15), SW = param(p, 16), DH = param(p, 17);
+  const SH = param(p, 15), SW = param(p, 16), DH = param(p, 17), DW = param(p, 18);
   const padT = param(p, 19), padL = param(p, 20);
   const inZp = param(p, 21), outZpS = param(p, 22), actMinS = param(p, 23), actMaxS = param(p, 24);
-  const pairs = <usize>param(p, 25);
-  const biasFolded = <usize>param(p, 26);
+  const blocks = <usize>param(p, 27);
   const outZp = i32x4.splat(outZpS);
   const actMin = i16x8.splat(<i16>actMinS), actMax = i16x8.splat(<i16>actMaxS);
   const fast = rqFast(rq), left = rqLeft(rq), roundZp = rqRoundZp(rq, outZpS);
   const approx = rqApprox(rq), magicZp = approxMagicZp(outZpS);
 
-  const pixelBytes = <usize>IC;
   const rowBytes = <usize>(W * IC);
-  const xStep = <usize>(SW * IC);
-  const colStep = <usize>(DW * IC);
-  // Output columns whose three taps along x all lie inside the input: [oxA, oxB).
-  let oxA = (padL + SW - 1) / SW;
-  const lastIx = W - 1 + padL - 2 * DW;
-  let oxB = lastIx >= 0 ? lastIx / SW + 1 : 0;
-  if (oxB > OW) oxB = OW;
-  if (oxB <= oxA) { oxA = 0; oxB = 0; }
-  // The longest run whose reads stay inside ZP_ROW (for rows with a tap row outside the input).
-  const maxRun = (ZP_BYTES - reach) / (SW * IC) + 1;
-  const wanted = <i64>(OW - 1) * <i64>(SW * IC) + <i64>reach;
-  memory.fill(ZP_ROW, <u8>inZp, wanted < <i64>ZP_BYTES ? <usize>wanted : <usize>ZP_BYTES);
+  const slotBytes = <usize>(paddedWidth(W, OW, SW, DW, padL) * IC);
+  const lead = <usize>(padL * IC);
+  // Slots 0..2 hold input rows (columns [0, padL) and past padL + W are inZp); slot 3 is all inZp.
+  const zpRow = rows + 3 * slotBytes;
+  memory.fill(rows, <u8>inZp, 4 * slotBytes);
+  let tag0 = -1, tag1 = -1, tag2 = -1;
 
   let out = output;
   for (let b = 0; b < N; b++) {
     const img = input + <usize>(b * H) * rowBytes;
     for (let oy = 0; oy < OH; oy++) {
+      // Row ky reads input row iy0 + ky * DH, kept in slot (iy / DH) % 3: distinct for the three.
       const iy0 = oy * SH - padT;
-      const iy1 = iy0 + DH, iy2 = iy0 + 2 * DH;
-      const in0 = iy0 >= 0 && iy0 < H, in1 = iy1 >= 0 && iy1 < H, in2 = iy2 >= 0 && iy2 < H;
-      const row0 = img + <usize>iy0 * rowBytes, row1 = img + <usize>iy1 * rowBytes, row2 = img + <usize>iy2 * rowBytes;
-      // Interior columns, in runs.
-      let ox = oxA;
-      while (ox < oxB) {
-        let n = oxB - ox;
-        if (!(in0 && in1 && in2) && n > maxRun) n = maxRun;
-        const x0 = <usize>(ox * SW - padL) * pixelBytes;
-        for (let kx = 0; kx < 3; kx++) {
-          const dx = <usize>kx * colStep;
-          setSweepTap(kx, in0 ? row0 + x0 + dx : ZP_ROW + dx);
-          setSweepTap(3 + kx, in1 ? row1 + x0 + dx : ZP_ROW + dx);
-          setSweepTap(6 + kx, in2 ? row2 + x0 + dx : ZP_ROW + dx);
+      let r0 = zpRow, r1 = zpRow, r2 = zpRow;
+      for (let ky = 0; ky < 3; ky++) {
+        const iy = iy0 + ky * DH;
+        if (iy < 0 || iy >= H) continue;
+        const slot = (iy / DH) % 3;
+        const tag = b * H + iy;
+        const at = rows + <usize>slot * slotBytes;
+        const held = slot == 0 ? tag0 : slot == 1 ? tag1 : tag2;
+        if (held != tag) {
+          memory.copy(at + lead, img + <usize>iy * rowBytes, rowBytes);
+          if (slot == 0) tag0 = tag; else if (slot == 1) tag1 = tag; else tag2 = tag;
         }
-        sweep3x3(xStep, n, out + <usize>(ox * OC), <usize>OC, pairs, biasFolded, OC, rq,
-          approx, magicZp, fast, left, roundZp, outZp, actMin, actMax);
-        ox += n;
+        if (ky == 0) r0 = at; else if (ky == 1) r1 = at; else r2 = at;
       }
-      // Border columns, one pixel at a time.
-      for (ox = 0; ox < OW; ox++) {
-        if (ox == oxA && oxA < oxB) { ox = oxB - 1; continue; }
-        const ixL = ox * SW - padL;
-        for (let kx = 0; kx < 3; kx++) {
-          const ix = ixL + kx * DW;
-          const inX = ix >= 0 && ix < W;
-          const x = <usize>ix * pixelBytes;
-          setSweepTap(kx, in0 && inX ? row0 + x : ZP_ROW);
-          setSweepTap(3 + kx, in1 && inX ? row1 + x : ZP_ROW);
-          setSweepTap(6 + kx, in2 && inX ? row2 + x : ZP_ROW);
-        }
-        sweep3x3(0, 1, out + <usize>(ox * OC), <usize>OC, pairs, biasFolded, OC, rq,
-          approx, magicZp, fast, left, roundZp, outZp, actMin, actMax);
-      }
-      out += <usize>(OW * OC);
+      sweepRow3x3(r0, r1, r2, <usize>(DW * IC), <usize>(SW * IC), OW, out, <usize>IC, blocks, IC, rq,
+        approx, magicZp, fast, left, roundZp, outZp, actMin, actMax);
+      out += <usize>(OW * IC);
     }
   }
   return true;
 }
 
-// `count` output pixels, input step xStep bytes, output step outStep, 3x3 kernel, depth
-// multiplier 1, OC8 channels (a multiple of 8); the taps of the first pixel are in SWEEP_TAPS.
-// Per 8-channel block the weights, bias and scales are read from memory at constant offsets
-// of block pointers (few live values: V8 keeps the loop free of spills).
-function sweep3x3(
-  xStep: usize, count: i32, out: usize, outStep: usize, pairs: usize, biasFolded: usize, OC8: i32,
-  rq: usize, approx: bool, magicZp: v128, fast: bool, left: bool, roundZp: v128, outZp: v128, actMin: v128, actMax: v128,
+// One output row of `count` pixels: kernel row ky reads the padded row rK (first pixel at rK,
+// taps at rK, rK + cs, rK + 2 cs, the next pixel xStep bytes on), output step outStep.
+// Per 8-channel block the 256 bytes at `blocks` hold the int16 pair weights (160), the folded
+// bias (32), the float32 scales (32) and half-steps (32), all read at constant offsets of one
+// pointer: few live values, so V8 keeps the loop free of spills.
+function sweepRow3x3(
+  r0: usize, r1: usize, r2: usize, cs: usize, xStep: usize, count: i32, out: usize, outStep: usize,
+  blocks: usize, OC8: i32, rq: usize, approx: bool, magicZp: v128, fast: bool, left: bool, roundZp: v128,
+  outZp: v128, actMin: v128, actMax: v128,
 ): void {
-  const o0 = sweepTap(0), o1 = sweepTap(1), o2 = sweepTap(2), o3 = sweepTap(3), o4 = sweepTap(4);
-  const o5 = sweepTap(5), o6 = sweepTap(6), o7 = sweepTap(7), o8 = sweepTap(8);
-  const n = <usize>OC8;
-  let wb = pairs;
-  let bf = biasFolded;
-  // Float32 scales of the block's channels; their half-steps follow 4n bytes later.
-  let sc = rq + RQ_HEADER + (n << 5);
+  const cs2 = cs << 1;
+  let blk = blocks;
+  const span = <usize>count * outStep;
   for (let c = 0; c < OC8; c += 8) {
-    let xc = <usize>c;
+    let q0 = r0 + <usize>c, q1 = r1 + <usize>c, q2 = r2 + <usize>c;
     let dst = out + <usize>c;
-    const hc = sc + (n << 2);
-    for (let i = 0; i < count; i++) {
-      let a0 = v128.load(bf), a1 = v128.load(bf, 16);
-      let x0 = v128.load8x8_s(xc + o0), x1 = v128.load8x8_s(xc + o1);
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), v128.load8x8_s(wb)));
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), v128.load8x8_s(wb, 8)));
-      x0 = v128.load8x8_s(xc + o2); x1 = v128.load8x8_s(xc + o3);
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), v128.load8x8_s(wb, 16)));
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), v128.load8x8_s(wb, 24)));
+    const end = dst + span;
+    do {
+      let a0 = v128.load(blk, 160), a1 = v128.load(blk, 176);
+      let x0 = v128.load8x8_s(q0), x1 = v128.load8x8_s(q0 + cs);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), v128.load(blk)));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), v128.load(blk, 16)));
+      x0 = v128.load8x8_s(q0 + cs2); x1 = v128.load8x8_s(q1);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), v128.load(blk, 32)));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), v128.load(blk, 48)));
       pin(a0, a1);
-      x0 = v128.load8x8_s(xc + o4); x1 = v128.load8x8_s(xc + o5);
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), v128.load8x8_s(wb, 32)));
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), v128.load8x8_s(wb, 40)));
-      x0 = v128.load8x8_s(xc + o6); x1 = v128.load8x8_s(xc + o7);
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), v128.load8x8_s(wb, 48)));
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), v128.load8x8_s(wb, 56)));
+      x0 = v128.load8x8_s(q1 + cs); x1 = v128.load8x8_s(q1 + cs2);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), v128.load(blk, 64)));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), v128.load(blk, 80)));
+      x0 = v128.load8x8_s(q2); x1 = v128.load8x8_s(q2 + cs);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), v128.load(blk, 96)));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), v128.load(blk, 112)));
       pin(a0, a1);
       // The ninth tap pairs with itself; its partner weights are 0.
-      x0 = v128.load8x8_s(xc + o8);
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x0, 0, 8, 1, 9, 2, 10, 3, 11), v128.load8x8_s(wb, 64)));
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x0, 4, 12, 5, 13, 6, 14, 7, 15), v128.load8x8_s(wb, 72)));
+      x0 = v128.load8x8_s(q2 + cs2);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x0, 0, 8, 1, 9, 2, 10, 3, 11), v128.load(blk, 128)));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x0, 4, 12, 5, 13, 6, 14, 7, 15), v128.load(blk, 144)));
       let v = i64x2.splat(0);
       let done = false;
       if (approx) {
-        v = approx8(a0, a1, v128.load(sc), v128.load(sc, 16), v128.load(hc), v128.load(hc, 16), magicZp,
+        v = approx8(a0, a1, v128.load(blk, 192), v128.load(blk, 208), v128.load(blk, 224), v128.load(blk, 240), magicZp,
           approxK(0), approxK(1), approxK(2), approxK(3), actMin, actMax);
         done = approxTrustedAll(v);
       }
@@ -427,12 +392,10 @@ function sweep3x3(
           requantize4(a1, rq, OC8, c + 4, fast, left, roundZp, outZp), actMin, actMax);
       }
       v128.store64_lane(dst, v, 0);
-      xc += xStep;
+      q0 += xStep; q1 += xStep; q2 += xStep;
       dst += outStep;
-    }
-    wb += 80;
-    bf += 32;
-    sc += 32;
+    } while (dst < end);
+    blk += 256;
   }
 }
 
@@ -455,10 +418,10 @@ function interiorChannels(
       const x1 = v128.load8x8_s(xc + <usize>load<i32>(off, 4));
       const lo = v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11);
       const hi = v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15);
-      acc0 = i32x4.add(acc0, i32x4.dot_i16x8_s(lo, v128.load8x8_s(w)));
-      acc1 = i32x4.add(acc1, i32x4.dot_i16x8_s(hi, v128.load8x8_s(w, 8)));
+      acc0 = i32x4.add(acc0, i32x4.dot_i16x8_s(lo, v128.load(w)));
+      acc1 = i32x4.add(acc1, i32x4.dot_i16x8_s(hi, v128.load(w, 16)));
       off += 8;
-      w += 16;
+      w += 32;
     }
     storeBytes(out + <usize>c, requantize8(acc0, acc1, rq, OCp, c, approx, magicZp, fast, left, roundZp, outZp, actMin, actMax), 8);
     wb += blockBytes;
@@ -483,10 +446,10 @@ function interiorBroadcast(
       const x0 = <i32>load<i8>(xp + <usize>load<i32>(off));
       const x1 = <i32>load<i8>(xp + <usize>load<i32>(off, 4));
       const xv = i32x4.splat((x1 << 16) | (x0 & 0xffff));
-      acc0 = i32x4.add(acc0, i32x4.dot_i16x8_s(xv, v128.load8x8_s(w)));
-      acc1 = i32x4.add(acc1, i32x4.dot_i16x8_s(xv, v128.load8x8_s(w, 8)));
+      acc0 = i32x4.add(acc0, i32x4.dot_i16x8_s(xv, v128.load(w)));
+      acc1 = i32x4.add(acc1, i32x4.dot_i16x8_s(xv, v128.load(w, 16)));
       off += 8;
-      w += 16;
+      w += 32;
     }
     storeBytes(out + <usize>c, requantize8(acc0, acc1, rq, OCp, c, approx, magicZp, fast, left, roundZp, outZp, actMin, actMax), 8);
     wb += blockBytes;

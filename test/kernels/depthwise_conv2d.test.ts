@@ -72,8 +72,8 @@ for (const build of BUILDS) {
     CASES.forEach(([name, c], i) => {
       it(name, () => check(build, c, 2000 + i));
     });
-    // The SIMD 3x3 path (depth multiplier 1, channels a multiple of 8) runs border pixels through
-    // the interior code with out-of-image taps reading a static run of inZp bytes.
+    // The SIMD 3x3 path (depth multiplier 1, channels a multiple of 8) sweeps whole output rows
+    // over a ring of input rows padded with inZp columns, rows outside the input reading inZp.
     it("3x3 borders on small maps (1x1 .. 6x6, SAME and VALID, stride 1 and 2)", () => {
       let seed = 9000;
       for (let h = 1; h <= 6; h++) {
@@ -88,24 +88,26 @@ for (const build of BUILDS) {
         }
       }
     });
-    it("3x3 borders: zero points at the int8 extremes, mixed strides and dilations", () => {
+    it("3x3 borders: zero points at the int8 extremes, strides and dilations of 1 to 3, batches", () => {
       const shapes: CaseShape[] = [
         { kind: "dw", h: 6, w: 6, ic: 16, kh: 3, kw: 3, inZp: -128, act: "RELU6", outZp: -128 },
         { kind: "dw", h: 6, w: 6, ic: 16, kh: 3, kw: 3, inZp: 127 },
         { kind: "dw", h: 5, w: 3, ic: 8, kh: 3, kw: 3, inZp: 127, stride: [1, 2] },
         { kind: "dw", h: 4, w: 7, ic: 8, kh: 3, kw: 3, stride: [2, 1], inZp: -128 },
+        { kind: "dw", h: 9, w: 8, ic: 8, kh: 3, kw: 3, stride: [3, 3] },
         { kind: "dw", h: 7, w: 6, ic: 16, kh: 3, kw: 3, dilation: [2, 3] },
+        { kind: "dw", h: 10, w: 9, ic: 8, kh: 3, kw: 3, dilation: [3, 1] },
+        { kind: "dw", h: 11, w: 7, ic: 8, kh: 3, kw: 3, dilation: [3, 2], stride: [2, 1] },
         { kind: "dw", h: 3, w: 3, ic: 8, kh: 3, kw: 3, dilation: [2, 2] },
         { kind: "dw", n: 2, h: 4, w: 5, ic: 8, kh: 3, kw: 3 },
+        { kind: "dw", n: 3, h: 3, w: 2, ic: 16, kh: 3, kw: 3, stride: [2, 2] },
         { kind: "dw", h: 3, w: 3, ic: 256, kh: 3, kw: 3 },
       ];
       shapes.forEach((c, i) => check(build, c, 9500 + i));
     });
-    it("3x3 rows longer than the zero-point run (runs split) and channels too many for it", () => {
-      // 40 x 64 bytes per row: a row of taps above the input is swept in several runs.
+    it("3x3 wide rows and many channels", () => {
       check(build, { kind: "dw", h: 3, w: 40, ic: 64, kh: 3, kw: 3, inZp: 77 }, 9600);
       check(build, { kind: "dw", h: 4, w: 30, ic: 96, kh: 3, kw: 3, stride: [2, 2], inZp: -3 }, 9601);
-      // 3 taps x 704 channels do not fit: the general SIMD path takes over.
       check(build, { kind: "dw", h: 2, w: 3, ic: 704, kh: 3, kw: 3, inZp: -100 }, 9602);
     });
     it("randomized shapes (seeded)", () => {

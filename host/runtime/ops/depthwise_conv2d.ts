@@ -7,12 +7,13 @@ import {
 } from "./conv_common.js";
 
 /**
- * The SIMD kernel's pair-packed weights: for each full block of 8 channels, for each pair of taps
- * (t, t+1), 16 bytes [w(t, c0), w(t+1, c0), ..., w(t, c7), w(t+1, c7)]; a missing last partner is 0.
+ * The SIMD kernel's pair-packed weights, as int16 (loaded without a sign-extension step): for each
+ * full block of 8 channels, for each pair of taps (t, t+1), 8 values
+ * [w(t, c0), w(t+1, c0), ..., w(t, c7), w(t+1, c7)]; a missing last partner is 0.
  */
-export function packDepthwisePairs(w: Int8Array, taps: number, oc: number): Int8Array {
+export function packDepthwisePairs(w: Int8Array, taps: number, oc: number): Int16Array {
   const blocks = Math.floor(oc / 8), nPairs = Math.ceil(taps / 2);
-  const out = new Int8Array(Math.max(1, blocks * nPairs * 16));
+  const out = new Int16Array(Math.max(1, blocks * nPairs * 16));
   for (let b = 0; b < blocks; b++) {
     for (let q = 0; q < nPairs; q++) {
       for (let j = 0; j < 8; j++) {
@@ -33,6 +34,29 @@ export function foldZeroPoint(bias: Int32Array, w: Int8Array, taps: number, oc: 
     let sum = 0;
     for (let t = 0; t < taps; t++) sum += w[t * oc + c];
     out[c] = (bias[c] - Math.imul(inZp, sum)) | 0;
+  }
+  return out;
+}
+
+/**
+ * The 3x3 SIMD path's per-block constants (kernel word 27): for each block of 8 channels, the
+ * block's 80 int16 pair weights, then its folded bias (8 x int32), then the float32 scales and
+ * half-steps of the requantization table (8 x f32 each, bytes 16 + 32n and 16 + 36n of it).
+ */
+export function packDepthwiseBlocks(pairs: Int16Array, folded: Int32Array, rq: Uint8Array, oc: number): Uint8Array {
+  const blocks = oc / 8;
+  const out = new Uint8Array(blocks * 256);
+  const view = new DataView(out.buffer);
+  const rqView = new DataView(rq.buffer, rq.byteOffset, rq.byteLength);
+  for (let b = 0; b < blocks; b++) {
+    const at = b * 256;
+    for (let i = 0; i < 80; i++) view.setInt16(at + 2 * i, pairs[b * 80 + i], true);
+    for (let j = 0; j < 8; j++) {
+      const c = b * 8 + j;
+      view.setInt32(at + 160 + 4 * j, folded[c], true);
+      view.setUint32(at + 192 + 4 * j, rqView.getUint32(16 + 32 * oc + 4 * c, true), true);
+      view.setUint32(at + 224 + 4 * j, rqView.getUint32(16 + 36 * oc + 4 * c, true), true);
+    }
   }
   return out;
 }
@@ -64,17 +88,26 @@ export const prepareDepthwiseConv2d: OpPrepare = (ctx) => {
 
   const w = new Int8Array(filter.data!.buffer, filter.data!.byteOffset, KH * KW * OC);
   const weights = ctx.constTensor(filter);
-  const pairs = ctx.constBlob(new Uint8Array(packDepthwisePairs(w, KH * KW, OC).buffer));
+  const pairValues = packDepthwisePairs(w, KH * KW, OC);
+  const pairs = ctx.constBlob(new Uint8Array(pairValues.buffer));
   const biasInt = biasValues(ctx, bias, OC, roundUp(OC, 8));
   const biasBlob = ctx.constBlob(new Uint8Array(biasInt.buffer));
-  const folded = ctx.constBlob(new Uint8Array(foldZeroPoint(biasInt, w, KH * KW, OC, inQ.zeroPoint).buffer));
+  const foldedValues = foldZeroPoint(biasInt, w, KH * KW, OC, inQ.zeroPoint);
+  const folded = ctx.constBlob(new Uint8Array(foldedValues.buffer));
   const taps = KH * KW;
   const accBound = accumulatorBounds(biasInt, OC, inQ.zeroPoint, (c) => {
     let s = 0;
     for (let t = 0; t < taps; t++) s += Math.abs(w[t * OC + c]);
     return s;
   });
-  const rqBlob = ctx.constBlob(requantTable(inQ.scale, wScales, outQ.scale, accBound));
+  const rqTable = requantTable(inQ.scale, wScales, outQ.scale, accBound);
+  const rqBlob = ctx.constBlob(rqTable);
+  // The SIMD kernel's row sweep for 3x3, depth multiplier 1, whole 8-channel blocks: its block
+  // constants and a ring of 4 padded rows (see assembly/kernels/depthwise_conv2d.ts).
+  const rowSweep = KH === 3 && KW === 3 && mult === 1 && OC % 8 === 0;
+  const blocks = rowSweep ? ctx.constBlob(packDepthwiseBlocks(pairValues, foldedValues, rqTable, OC)) : undefined;
+  const paddedWidth = Math.max(g.padLeft + W, (g.outW - 1) * g.strideW + 2 * g.dilationW + 1);
+  const rows = rowSweep ? ctx.scratch(4 * paddedWidth * IC, 16) : undefined;
 
   return {
     encode: (addr) => [{
@@ -85,6 +118,7 @@ export const prepareDepthwiseConv2d: OpPrepare = (ctx) => {
         g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft,
         inQ.zeroPoint, outQ.zeroPoint, g.act.min, g.act.max,
         addr.blob(pairs), addr.blob(folded),
+        blocks ? addr.blob(blocks) : 0, rows ? addr.scratch(rows) : 0,
       ],
     }],
   };
