@@ -13,13 +13,15 @@ export const FC_ROWS = 4;
 export const FC_CHUNK = 16;
 
 // Pair layout (batches >= FC_BATCHED_MIN: tiles of FC_TILE_M input rows x FC_GROUP outputs).
+// The weights are widened to int16 here, once at load (twice the bytes of the row layout: each
+// weight feeds every input row, and a widening load per use would cost ~10% of the throughput).
 // Output channels in groups of FC_GROUP (8); the input axis as pairs of consecutive k, with
-// pairs = roundup(in, 4) / 2 (an even count, so the SIMD loop can take two pairs per step).
-// Each pair of a group is 16 bytes: channel 0..7, each as [w[c][2q], w[c][2q + 1]]:
-//   byte offset of w[r][k] = ((g * pairs + q) * FC_GROUP + (r % FC_GROUP)) * 2 + (k % 2)
+// pairs = roundup(in, 4) / 2 (an even count). Each pair of a group is 16 int16 values:
+// channel 0..7, each as [w[c][2q], w[c][2q + 1]]:
+//   int16 index of w[r][k] = ((g * pairs + q) * FC_GROUP + (r % FC_GROUP)) * 2 + (k % 2)
 //   with g = r / FC_GROUP, q = k / 2. Channels past `out` and inputs past `in` are zero.
-// i32x4.dot_i16x8_s of a splat input pair (x[2q], x[2q+1]) with one half of a block (widened)
-// gives four channels' partial sums in four lanes: no horizontal sums.
+// i32x4.dot_i16x8_s of a splat input pair (x[2q], x[2q+1]) with one half of a block gives four
+// channels' partial sums in four lanes: no horizontal sums.
 export const FC_GROUP = 8;
 export const FC_TILE_M = 4;
 export const FC_BATCHED_MIN = 3;

@@ -1,7 +1,7 @@
 // OP_FULLY_CONNECTED (int8 in, int8 weights with zero point 0, int32 bias, int8 out).
 // Parameter words:
 //   0 input        int8 [batches, in]
-//   1 weights      int8, packed in the row or the pair layout of fc_layout.ts (word 16)
+//   1 weights      packed in the row layout (int8) or the pair layout (int16) of fc_layout.ts (word 16)
 //   2 bias         int32 [roundup(out, 8)]: bias[c] - in_zp * Σ_k w[c][k], folded by the host
 //                  (int32 wrap-around, so the sum equals TFLM's Σ (x - in_zp) * w + bias bit for
 //                  bit); zero past `out`
@@ -275,8 +275,10 @@ function fullyConnectedSimd(p: usize): void {
 
 // ---- pair layout: batched inputs ---------------------------------------------------------
 
-// Plain version of the pair layout: one output value at a time, products in input order
-// (channel c's pair q is at ((c / 8) * pairs + q) * 16 + (c % 8) * 2, fc_layout.ts).
+// Plain version of the pair layout: two input rows x four channels at a time (channel c's pair
+// q is the int16 pair at element ((c / 8) * pairs + q) * 16 + (c % 8) * 2, fc_layout.ts).
+// Channels past `out` have zero weights and are not stored; a missing second row repeats the
+// first and is not stored.
 function fullyConnectedPairsScalar(p: usize): void {
   const input = <usize>param(p, 0);
   const weights = <usize>param(p, 1);
@@ -291,22 +293,50 @@ function fullyConnectedPairsScalar(p: usize): void {
   const lo = param(p, 10);
   const hi = param(p, 11);
   const pairs = ((inDepth + 3) & ~3) >> 1;
-  const groupBytes = <usize>pairs * FC_GROUP * 2;
+  const groupBytes = <usize>pairs * FC_GROUP * 4;
   const evenEnd = <usize>(inDepth & ~1);
-  for (let b = 0; b < batches; b++) {
-    const x = input + <usize>(b * inDepth);
-    const y = output + <usize>(b * outDepth);
-    for (let c = 0; c < outDepth; c++) {
-      let w = weights + <usize>(c / FC_GROUP) * groupBytes + (<usize>(c % FC_GROUP) << 1);
-      let acc = 0;
+  for (let b = 0; b < batches; b += 2) {
+    const xa = input + <usize>(b * inDepth);
+    const ya = output + <usize>(b * outDepth);
+    const two = b + 1 < batches;
+    const xb = two ? xa + <usize>inDepth : xa;
+    const yb = ya + <usize>outDepth;
+    for (let c = 0; c < outDepth; c += 4) {
+      let w = weights + <usize>(c / FC_GROUP) * groupBytes + (<usize>(c % FC_GROUP) << 2);
+      let a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
       let k: usize = 0;
       for (; k < evenEnd; k += 2) {
-        acc += <i32>load<i8>(x + k) * <i32>load<i8>(w);
-        acc += <i32>load<i8>(x + k, 1) * <i32>load<i8>(w, 1);
-        w += FC_GROUP * 2;
+        const u0 = <i32>load<i8>(xa + k), u1 = <i32>load<i8>(xa + k, 1);
+        const v0 = <i32>load<i8>(xb + k), v1 = <i32>load<i8>(xb + k, 1);
+        let w0 = <i32>load<i16>(w), w1 = <i32>load<i16>(w, 2);
+        a0 += u0 * w0 + u1 * w1; b0 += v0 * w0 + v1 * w1;
+        w0 = <i32>load<i16>(w, 4); w1 = <i32>load<i16>(w, 6);
+        a1 += u0 * w0 + u1 * w1; b1 += v0 * w0 + v1 * w1;
+        w0 = <i32>load<i16>(w, 8); w1 = <i32>load<i16>(w, 10);
+        a2 += u0 * w0 + u1 * w1; b2 += v0 * w0 + v1 * w1;
+        w0 = <i32>load<i16>(w, 12); w1 = <i32>load<i16>(w, 14);
+        a3 += u0 * w0 + u1 * w1; b3 += v0 * w0 + v1 * w1;
+        w += FC_GROUP * 4;
       }
-      if (k < <usize>inDepth) acc += <i32>load<i8>(x + k) * <i32>load<i8>(w);
-      requantizeStore(acc + load<i32>(bias + (<usize>c << 2)), y, mult, shift, c, zp, lo, hi);
+      if (k < <usize>inDepth) {
+        const u0 = <i32>load<i8>(xa + k), v0 = <i32>load<i8>(xb + k);
+        a0 += u0 * <i32>load<i16>(w); b0 += v0 * <i32>load<i16>(w);
+        a1 += u0 * <i32>load<i16>(w, 4); b1 += v0 * <i32>load<i16>(w, 4);
+        a2 += u0 * <i32>load<i16>(w, 8); b2 += v0 * <i32>load<i16>(w, 8);
+        a3 += u0 * <i32>load<i16>(w, 12); b3 += v0 * <i32>load<i16>(w, 12);
+      }
+      const bc = bias + (<usize>c << 2);
+      const n = min(4, outDepth - c);
+      requantizeStore(a0 + load<i32>(bc), ya, mult, shift, c, zp, lo, hi);
+      if (n > 1) requantizeStore(a1 + load<i32>(bc, 4), ya, mult, shift, c + 1, zp, lo, hi);
+      if (n > 2) requantizeStore(a2 + load<i32>(bc, 8), ya, mult, shift, c + 2, zp, lo, hi);
+      if (n > 3) requantizeStore(a3 + load<i32>(bc, 12), ya, mult, shift, c + 3, zp, lo, hi);
+      if (two) {
+        requantizeStore(b0 + load<i32>(bc), yb, mult, shift, c, zp, lo, hi);
+        if (n > 1) requantizeStore(b1 + load<i32>(bc, 4), yb, mult, shift, c + 1, zp, lo, hi);
+        if (n > 2) requantizeStore(b2 + load<i32>(bc, 8), yb, mult, shift, c + 2, zp, lo, hi);
+        if (n > 3) requantizeStore(b3 + load<i32>(bc, 12), yb, mult, shift, c + 3, zp, lo, hi);
+      }
     }
   }
 }
@@ -343,8 +373,9 @@ function widenTile(dst: usize, x0: usize, x1: usize, x2: usize, x3: usize, inDep
 
 // SIMD version of the pair layout: tiles of FC_TILE_M (4) input rows x FC_GROUP (8) outputs in
 // eight i32x4 accumulators. The tile's rows are widened once into the scratch, interleaved so
-// that one moving pointer with constant offsets reaches all four; each weight block is widened
-// once (v128.load8x8_s) for the four rows. One pair per loop step: the engine loads all of a
+// that one moving pointer with constant offsets reaches all four; the weights are stored as
+// int16 (widened at load time), so a step is two plain loads, four splats, eight
+// i32x4.dot_i16x8_s and eight adds: the dot product's own throughput is the limit. One pair per loop step: the engine loads all of a
 // step's operands first, and two pairs' operands with the eight sums would spill (16 registers).
 function fullyConnectedPairsSimd(p: usize): void {
   const input = <usize>param(p, 0);
@@ -386,8 +417,8 @@ function fullyConnectedPairsSimd(p: usize): void {
       let b1 = b0, b2 = b0, b3 = b0;
       let xp = scratch;
       do {
-        const wlo = v128.load8x8_s(wp);
-        const whi = v128.load8x8_s(wp, 8);
+        const wlo = v128.load(wp);
+        const whi = v128.load(wp, 16);
         let xv = v128.load32_splat(xp);
         a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xv, wlo));
         b0 = i32x4.add(b0, i32x4.dot_i16x8_s(xv, whi));
@@ -401,7 +432,7 @@ function fullyConnectedPairsSimd(p: usize): void {
         a3 = i32x4.add(a3, i32x4.dot_i16x8_s(xv, wlo));
         b3 = i32x4.add(b3, i32x4.dot_i16x8_s(xv, whi));
         xp += 16;
-        wp += 16;
+        wp += 32;
       } while (xp < xEnd);
       const n = min(FC_GROUP, outDepth - g);
       let dst = y0 + <usize>g;

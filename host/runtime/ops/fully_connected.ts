@@ -28,11 +28,11 @@ export function fcPairs(inDepth: number): number {
   return Math.ceil(inDepth / 4) * 2;
 }
 
-/** Pack [out, in] int8 weights into the kernel's pair layout (groups of 8 channels, pairs of k). */
-export function packFcWeightsPairs(w: Int8Array, outDepth: number, inDepth: number): Int8Array {
+/** Pack [out, in] int8 weights into the kernel's pair layout (int16; groups of 8 channels, pairs of k). */
+export function packFcWeightsPairs(w: Int8Array, outDepth: number, inDepth: number): Int16Array {
   const pairs = fcPairs(inDepth);
   const groups = Math.ceil(outDepth / FC_GROUP);
-  const packed = new Int8Array(groups * pairs * FC_GROUP * 2);
+  const packed = new Int16Array(groups * pairs * FC_GROUP * 2);
   for (let r = 0; r < outDepth; r++) {
     const g = Math.floor(r / FC_GROUP);
     for (let k = 0; k < inDepth; k++) {
