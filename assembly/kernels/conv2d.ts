@@ -13,7 +13,7 @@
 //   6 N   7 H   8 W   9 IC   10 OH   11 OW   12 OC   13 KH   14 KW
 //   15 strideH  16 strideW  17 dilationH  18 dilationW  19 padTop  20 padLeft
 //   21 inZp  22 outZp  23 actMin  24 actMax
-//   25 Winograd-transformed weights for the SIMD builds, or 0 (assembly/kernels/conv2d_winograd.ts)
+//   25 Winograd-transformed weights, or 0 (assembly/kernels/conv2d_winograd.ts; word 1 is then 0)
 //
 // The convolution runs as a GEMM: each output pixel's receptive field is gathered into a row of
 // K = KH*KW*IC values ("im2col", k = (ky*KW + kx)*IC + ic, the OHWI order), stored as i16
@@ -30,13 +30,10 @@ import {
 } from "./requantize";
 
 export function conv2d(p: usize): void {
-  if (ASC_FEATURE_SIMD) {
-    // 3x3 stride 1 with transformed weights: Winograd F(2x2, 3x3), exact (conv2d_winograd.ts).
-    if (param(p, 25) != 0) conv2dWinograd(p);
-    else conv2dSimd(p);
-  } else {
-    conv2dScalar(p);
-  }
+  // 3x3 stride 1 with transformed weights: Winograd F(2x2, 3x3), exact (conv2d_winograd.ts).
+  if (param(p, 25) != 0) conv2dWinograd(p);
+  else if (ASC_FEATURE_SIMD) conv2dSimd(p);
+  else conv2dScalar(p);
 }
 
 // ---- geometry shared by the row gatherers (set once per call) ----

@@ -1,4 +1,4 @@
-// CONV_2D 3x3, stride 1, dilation 1 (SIMD builds): Winograd F(2x2, 3x3) in exact integer arithmetic.
+// CONV_2D 3x3, stride 1, dilation 1: Winograd F(2x2, 3x3) in exact integer arithmetic.
 //
 // Each 2x2 block of outputs ("tile") is computed from its 4x4 input patch d (values x - inZp, 0 for
 // padding) with 16 multiplications per channel pair instead of 36:
@@ -14,15 +14,22 @@
 //   25 U: the transformed weights, i16, [xi][group of 8 output channels][IC/2 channel pairs]
 //      [channel 0..7][2 input channels] (32 bytes per channel pair), 0 when the path is off
 //   Scratch (word 5) holds, for a block of WG_TILES tiles, V rows [xi][tile][IC] i16 and then
-//   M [xi][tile][8] i32.
+//   M [xi][tile][8] i32 (the scalar path uses the first tile's rows and M entries only).
 // Requires IC % 8 == 0 and N == 1 (checked by the host).
+// Two paths over the same layouts: SIMD (4 tiles x 8 channels per register block) and a plain
+// scalar one (one tile, 8 channels at a time), for the builds without SIMD.
 import { param } from "../fixedpoint";
-import { requantize8, storeBytes, rqFast, rqLeft, rqRoundZp, rqApprox, approxMagicZp } from "./requantize";
+import { requantize8, requantizeOne, storeBytes, rqFast, rqLeft, rqRoundZp, rqApprox, approxMagicZp } from "./requantize";
 
 /** Tiles per register block (the GEMM's four pixel rows). */
 const WG_TILES = 4;
 
 export function conv2dWinograd(p: usize): void {
+  if (ASC_FEATURE_SIMD) winogradSimd(p);
+  else winogradScalar(p);
+}
+
+function winogradSimd(p: usize): void {
   const input = <usize>param(p, 0);
   const bias = <usize>param(p, 2);
   const rq = <usize>param(p, 3);
@@ -203,4 +210,129 @@ function sTop(m: usize, col: i32): v128 {
 function sBottom(m: usize, col: i32): v128 {
   return i32x4.sub(i32x4.sub(v128.load(m + (<usize>(4 + col) << 7)), v128.load(m + (<usize>(8 + col) << 7))),
     v128.load(m + (<usize>(12 + col) << 7)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scalar path: one tile at a time. V[xi][c] (i16) for the tile, then per group of 8 output
+// channels the 16 dot products over the input channels (the transformed weights' pair layout),
+// the output transform and TFLite's requantization per value.
+function winogradScalar(p: usize): void {
+  const input = <usize>param(p, 0);
+  const bias = <usize>param(p, 2);
+  const rq = <usize>param(p, 3);
+  const output = <usize>param(p, 4);
+  const scratch = <usize>param(p, 5);
+  const H = param(p, 7), W = param(p, 8), IC = param(p, 9);
+  const OH = param(p, 10), OW = param(p, 11), OC = param(p, 12);
+  const padT = param(p, 19), padL = param(p, 20);
+  const inZp = param(p, 21), outZp = param(p, 22), actMin = param(p, 23), actMax = param(p, 24);
+  const U = <usize>param(p, 25);
+  const OCp = (OC + 7) & ~7;
+  const G = OCp >> 3;
+  const KPw = IC >> 1;
+  const rowBytes = <usize>IC << 1;
+  const vArea = scratch;
+  const mArea = scratch + <usize>(16 * WG_TILES) * rowBytes;
+  const groupBytes = <usize>KPw << 5;
+  const TW = (OW + 1) >> 1;
+  const T = ((OH + 1) >> 1) * TW;
+  for (let t = 0; t < T; t++) {
+    const ty = t / TW, tx = t - (t / TW) * TW;
+    const iy0 = 2 * ty - padT, ix0 = 2 * tx - padL;
+    // V = Bt d B per input channel; row xi of the tile at vArea + xi * rowBytes.
+    for (let c = 0; c < IC; c++) {
+      const x = input + <usize>c;
+      const d00 = tap(x, iy0, ix0, H, W, IC, inZp), d01 = tap(x, iy0, ix0 + 1, H, W, IC, inZp);
+      const d02 = tap(x, iy0, ix0 + 2, H, W, IC, inZp), d03 = tap(x, iy0, ix0 + 3, H, W, IC, inZp);
+      const d10 = tap(x, iy0 + 1, ix0, H, W, IC, inZp), d11 = tap(x, iy0 + 1, ix0 + 1, H, W, IC, inZp);
+      const d12 = tap(x, iy0 + 1, ix0 + 2, H, W, IC, inZp), d13 = tap(x, iy0 + 1, ix0 + 3, H, W, IC, inZp);
+      const d20 = tap(x, iy0 + 2, ix0, H, W, IC, inZp), d21 = tap(x, iy0 + 2, ix0 + 1, H, W, IC, inZp);
+      const d22 = tap(x, iy0 + 2, ix0 + 2, H, W, IC, inZp), d23 = tap(x, iy0 + 2, ix0 + 3, H, W, IC, inZp);
+      const d30 = tap(x, iy0 + 3, ix0, H, W, IC, inZp), d31 = tap(x, iy0 + 3, ix0 + 1, H, W, IC, inZp);
+      const d32 = tap(x, iy0 + 3, ix0 + 2, H, W, IC, inZp), d33 = tap(x, iy0 + 3, ix0 + 3, H, W, IC, inZp);
+      const dst = vArea + (<usize>c << 1);
+      storeBtRowScalar(dst, d00 - d20, d01 - d21, d02 - d22, d03 - d23, 0, rowBytes);
+      storeBtRowScalar(dst, d10 + d20, d11 + d21, d12 + d22, d13 + d23, 4, rowBytes);
+      storeBtRowScalar(dst, d20 - d10, d21 - d11, d22 - d12, d23 - d13, 8, rowBytes);
+      storeBtRowScalar(dst, d10 - d30, d11 - d31, d12 - d32, d13 - d33, 12, rowBytes);
+    }
+    const oy = 2 * ty, ox = 2 * tx;
+    for (let g = 0; g < OCp; g += 8) {
+      // M[xi][o] for the group's 8 channels, at mArea + (xi * 8 + o) * 4.
+      for (let xi = 0; xi < 16; xi++) {
+        let w = U + <usize>(xi * G + (g >> 3)) * groupBytes;
+        let v = vArea + <usize>xi * rowBytes;
+        let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+        for (let q = 0; q < KPw; q++) {
+          const x0 = <i32>load<i16>(v), x1 = <i32>load<i16>(v, 2);
+          a0 += x0 * <i32>load<i16>(w) + x1 * <i32>load<i16>(w, 2);
+          a1 += x0 * <i32>load<i16>(w, 4) + x1 * <i32>load<i16>(w, 6);
+          a2 += x0 * <i32>load<i16>(w, 8) + x1 * <i32>load<i16>(w, 10);
+          a3 += x0 * <i32>load<i16>(w, 12) + x1 * <i32>load<i16>(w, 14);
+          a4 += x0 * <i32>load<i16>(w, 16) + x1 * <i32>load<i16>(w, 18);
+          a5 += x0 * <i32>load<i16>(w, 20) + x1 * <i32>load<i16>(w, 22);
+          a6 += x0 * <i32>load<i16>(w, 24) + x1 * <i32>load<i16>(w, 26);
+          a7 += x0 * <i32>load<i16>(w, 28) + x1 * <i32>load<i16>(w, 30);
+          v += 4;
+          w += 32;
+        }
+        const m = mArea + (<usize>xi << 5);
+        store<i32>(m, a0); store<i32>(m, a1, 4); store<i32>(m, a2, 8); store<i32>(m, a3, 12);
+        store<i32>(m, a4, 16); store<i32>(m, a5, 20); store<i32>(m, a6, 24); store<i32>(m, a7, 28);
+      }
+      const n = OC - g < 8 ? OC - g : 8;
+      for (let o = 0; o < n; o++) {
+        const mo = mArea + (<usize>o << 2);
+        // s = At M (top row: m0 + m1 + m2, bottom: m1 - m2 - m3 per column), then y = s A.
+        const t0 = colTop(mo, 0), t1 = colTop(mo, 1), t2 = colTop(mo, 2), t3 = colTop(mo, 3);
+        const b0 = colBottom(mo, 0), b1 = colBottom(mo, 1), b2 = colBottom(mo, 2), b3 = colBottom(mo, 3);
+        const bz = load<i32>(bias + (<usize>(g + o) << 2));
+        const dst = output + <usize>((oy * OW + ox) * OC + g + o);
+        store<i8>(dst, <i8>requantizeOne(((t0 + t1 + t2) >> 2) + bz, rq, OCp, g + o, outZp, actMin, actMax));
+        if (ox + 1 < OW) {
+          store<i8>(dst + <usize>OC, <i8>requantizeOne(((t1 - t2 - t3) >> 2) + bz, rq, OCp, g + o, outZp, actMin, actMax));
+        }
+        if (oy + 1 < OH) {
+          const dst1 = dst + <usize>(OW * OC);
+          store<i8>(dst1, <i8>requantizeOne(((b0 + b1 + b2) >> 2) + bz, rq, OCp, g + o, outZp, actMin, actMax));
+          if (ox + 1 < OW) {
+            store<i8>(dst1 + <usize>OC, <i8>requantizeOne(((b1 - b2 - b3) >> 2) + bz, rq, OCp, g + o, outZp, actMin, actMax));
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Input value (x - inZp) of channel pointer x at (iy, ix), 0 outside the image. */
+// @ts-ignore: decorator
+@inline
+function tap(x: usize, iy: i32, ix: i32, H: i32, W: i32, IC: i32, inZp: i32): i32 {
+  if (iy < 0 || iy >= H || ix < 0 || ix >= W) return 0;
+  return <i32>load<i8>(x + <usize>((iy * W + ix) * IC)) - inZp;
+}
+
+/** Row r of Bt d (e0..e3 along x) times B, stored as i16 at rows xi0..xi0+3 (stride rowBytes). */
+// @ts-ignore: decorator
+@inline
+function storeBtRowScalar(dst: usize, e0: i32, e1: i32, e2: i32, e3: i32, xi0: i32, rowBytes: usize): void {
+  const d = dst + <usize>xi0 * rowBytes;
+  store<i16>(d, <i16>(e0 - e2));
+  store<i16>(d + rowBytes, <i16>(e1 + e2));
+  store<i16>(d + 2 * rowBytes, <i16>(e2 - e1));
+  store<i16>(d + 3 * rowBytes, <i16>(e1 - e3));
+}
+
+/** Column col of At M's top row for one channel: M[xi] at mo + xi * 32. */
+// @ts-ignore: decorator
+@inline
+function colTop(mo: usize, col: i32): i32 {
+  return load<i32>(mo + (<usize>col << 5)) + load<i32>(mo + (<usize>(4 + col) << 5)) + load<i32>(mo + (<usize>(8 + col) << 5));
+}
+
+/** Column col of At M's bottom row. */
+// @ts-ignore: decorator
+@inline
+function colBottom(mo: usize, col: i32): i32 {
+  return load<i32>(mo + (<usize>(4 + col) << 5)) - load<i32>(mo + (<usize>(8 + col) << 5)) - load<i32>(mo + (<usize>(12 + col) << 5));
 }

@@ -7,7 +7,6 @@ import { tensorTypeName } from "../model/schema.js";
 import { Activation, Padding, type ModelGraph, type Operator, type Tensor } from "../model/types.js";
 import { compileGraph } from "../runtime/compile.js";
 import { QedgeError } from "../errors.js";
-import { chooseBuild } from "../wasm/kernels.js";
 
 const HELP = `usage: qedge inspect MODEL [--json]
 
@@ -56,8 +55,8 @@ export async function inspectCommand(args: string[], plan?: InspectPlanSource): 
 /** The plan qedge's runtime would use: compile the graph (no wasm needed) and read its layout. */
 export function arenaPlanOf(graph: ModelGraph): InspectPlan {
   try {
-    // As loadModel compiles for this engine's default build (Winograd on the SIMD builds).
-    const c = compileGraph(graph, { winograd: defaultBuildHasSimd() });
+    // As loadModel compiles by default (Winograd convolutions).
+    const c = compileGraph(graph, { winograd: true });
     const tensorOffsets = new Map<number, number>();
     c.homes.forEach((h, t) => { if (h.kind === "arena") tensorOffsets.set(t, h.offset); });
     return {
@@ -163,8 +162,4 @@ export function inspectJson(g: ModelGraph, file: string, plan?: InspectPlan): ob
     })),
     ...(plan ? { plan: plan.summary } : {}),
   };
-}
-
-function defaultBuildHasSimd(): boolean {
-  try { return chooseBuild("auto") !== "scalar"; } catch { return false; }
 }

@@ -37,8 +37,6 @@ export interface CompiledProgram {
   /** Addresses are relative to `base`: weights at 0, persistent after, arena after, program last. */
   layout: { weights: number; persistent: number; arena: number; program: number; end: number };
   weightsImage: Uint8Array;
-  /** Some op was compiled for the SIMD builds only (CompileOptions.winograd). */
-  simdOnly: boolean;
   homes: TensorHome[];
   arena: ArenaEntry[];
   /** Encoded op blocks (absolute addresses once `base` is applied; see encodeProgram). */
@@ -53,8 +51,7 @@ function opWhere(graph: ModelGraph, i: number): string {
 export interface CompileOptions {
   /**
    * Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (bit-identical results, fewer multiplies,
-   * transformed int16 weights of 32/9 the int8 bytes). Only for the SIMD kernel builds: the
-   * program then refuses the scalar build. Default false.
+   * transformed int16 weights of 32/9 the int8 bytes), on every kernel build. Default false.
    */
   winograd?: boolean;
 }
@@ -215,8 +212,7 @@ export function compileGraph(graph: ModelGraph, options: CompileOptions = {}): C
     return { program, opStarts, opBlockCounts, reset: Int32Array.from(reset) };
   }
 
-  const simdOnly = prepared.some((p) => p.simdOnly === true);
-  return { graph, weightBytes, persistentBytes, arenaBytes, layout, weightsImage, homes, arena: entries, simdOnly, encode };
+  return { graph, weightBytes, persistentBytes, arenaBytes, layout, weightsImage, homes, arena: entries, encode };
 }
 
 export { OP_HEADER_WORDS };

@@ -39,20 +39,23 @@ export const CASES: [string, CaseShape][] = [
   ["large bias near the int32 limits", { kind: "conv", h: 4, w: 4, ic: 16, oc: 8, kh: 3, kw: 3, biasRange: 2147483000, log2Real: 25 }],
 ];
 
+/** The case against the reference, with Winograd (where it applies) and with the direct path. */
 function check(build: KernelBuild, c: CaseShape, seed: number): void {
   const r = rng(seed);
   const spec = makeSpec(r, c);
   const ref = referenceConv2d(spec);
-  const got = runConv(build, spec, ref.shape);
-  const i = firstDiff(got, ref.data);
-  if (i >= 0) {
-    const oc = ref.shape[3];
-    throw new Error(`${build}: output ${i} (pixel ${Math.floor(i / oc)}, channel ${i % oc}) is ${got[i]}, expected ${ref.data[i]}`);
+  for (const winograd of [true, false]) {
+    const got = runConv(build, spec, ref.shape, winograd);
+    const i = firstDiff(got, ref.data);
+    if (i >= 0) {
+      const oc = ref.shape[3];
+      throw new Error(`${build}${winograd ? "" : " (direct)"}: output ${i} (pixel ${Math.floor(i / oc)}, channel ${i % oc}) is ${got[i]}, expected ${ref.data[i]}`);
+    }
   }
 }
 
-function runConv(build: KernelBuild, spec: ConvSpec, shape: number[]): Int8Array {
-  return runOp(new KernelHarness(build), prepareConv2d, opFor("conv", spec, shape));
+function runConv(build: KernelBuild, spec: ConvSpec, shape: number[], winograd = true): Int8Array {
+  return runOp(new KernelHarness(build), prepareConv2d, opFor("conv", spec, shape), { winograd });
 }
 
 describe("CONV_2D reference (hand-derived)", () => {
@@ -92,8 +95,8 @@ for (const build of BUILDS) {
   });
 }
 
-// 3x3 stride-1 convolutions with IC % 8 == 0 run Winograd F(2x2, 3x3) on the SIMD builds
-// (assembly/kernels/conv2d_winograd.ts); on the scalar build the same cases check the direct path.
+// 3x3 stride-1 convolutions with IC % 8 == 0 run Winograd F(2x2, 3x3) by default
+// (assembly/kernels/conv2d_winograd.ts); check() runs each case both ways.
 const WINOGRAD_CASES: [string, CaseShape][] = [
   ["1x1 input, SAME (one partial tile)", { kind: "conv", h: 1, w: 1, ic: 8, oc: 8, kh: 3, kw: 3 }],
   ["2x3 input, SAME", { kind: "conv", h: 2, w: 3, ic: 16, oc: 5, kh: 3, kw: 3 }],
@@ -121,7 +124,7 @@ function adversarialSpec(ic: number, oc: number, inZp: number): ConvSpec {
 }
 
 for (const build of BUILDS) {
-  describe(`CONV_2D 3x3 stride 1 (Winograd on SIMD builds) on the ${build} build`, () => {
+  describe(`CONV_2D 3x3 stride 1 (Winograd and direct) on the ${build} build`, () => {
     WINOGRAD_CASES.forEach(([name, c], i) => {
       it(name, () => check(build, c, 3000 + i));
     });
@@ -130,8 +133,10 @@ for (const build of BUILDS) {
         for (const zp of [-128, 0, 127]) {
           const spec = adversarialSpec(ic, 10, zp);
           const ref = referenceConv2d(spec);
-          const got = runConv(build, spec, ref.shape);
-          expect(firstDiff(got, ref.data), `ic ${ic}, zp ${zp}`).toBe(-1);
+          for (const winograd of [true, false]) {
+            const got = runConv(build, spec, ref.shape, winograd);
+            expect(firstDiff(got, ref.data), `ic ${ic}, zp ${zp}, winograd ${winograd}`).toBe(-1);
+          }
         }
       }
     });
@@ -149,7 +154,7 @@ for (const build of BUILDS) {
 }
 
 describe("Winograd weight transform", () => {
-  const params = (u: ReturnType<typeof prepareOnly>): number[] =>
+  const params = (u: ReturnType<typeof prepareOnly>): ArrayLike<number> =>
     (u.encode({ tensor: () => 64, blob: () => 1024, scratch: () => 4096 } as never)[0].params);
   it("is used for a 3x3 stride-1 convolution with IC % 8 == 0, not for stride 2 or IC % 8 != 0", () => {
     const spec = (c: CaseShape) => { const s = makeSpec(rng(1), c); return opFor("conv", s, referenceConv2d(s).shape); };

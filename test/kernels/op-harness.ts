@@ -37,7 +37,7 @@ export interface OpUnderTest {
 }
 
 /** Run prepare only (for error tests). */
-/** Prepare only (winograd: compile as for a SIMD build, as loadModel does there). */
+/** Prepare only (winograd: compile with Winograd convolutions, as loadModel does by default). */
 export function prepareOnly(prepare: OpPrepare, u: OpUnderTest, winograd = false): ReturnType<OpPrepare> {
   return prepareWith(prepare, u, winograd).prepared;
 }
@@ -94,9 +94,9 @@ function prepareWith(prepare: OpPrepare, u: OpUnderTest, winograd: boolean) {
  * Prepare and run one op on `k`; activation inputs are taken from their `data` field.
  * Returns the bytes of output 0.
  */
-export function runOp(k: KernelHarness, prepare: OpPrepare, u: OpUnderTest): Int8Array {
-  // As loadModel: SIMD builds get the Winograd convolutions.
-  const { prepared, blobs, scratches, tensors } = prepareWith(prepare, u, k.build !== "scalar");
+export function runOp(k: KernelHarness, prepare: OpPrepare, u: OpUnderTest, opts: { winograd?: boolean } = {}): Int8Array {
+  // As loadModel: Winograd convolutions unless asked otherwise.
+  const { prepared, blobs, scratches, tensors } = prepareWith(prepare, u, opts.winograd ?? true);
   const blobAddr = blobs.map((b) => k.put(b.bytes, b.align));
   // Scratch is filled with garbage: the kernel must not depend on its contents.
   const scratchAddr = scratches.map((s) => {

@@ -1,9 +1,8 @@
-// The Winograd option end to end: a model with a 3x3 stride-1 convolution loads with Winograd on
-// the SIMD builds, gives the reference's bytes with and without it and on the scalar build, costs
-// the weight memory it says, and steps aside when a memory budget needs it to.
+// The Winograd option end to end: a model with a 3x3 stride-1 convolution loads with Winograd by
+// default, gives the reference's bytes with and without it on every build, costs the weight
+// memory it says, and steps aside when a memory budget needs it to.
 import { describe, expect, it } from "vitest";
-import { loadModel, loadModelSync, InvalidArgumentError, parseModel, Model } from "../../host/index.js";
-import { compileGraph } from "../../host/runtime/compile.js";
+import { loadModel, loadModelSync, type Model } from "../../host/index.js";
 import { BuiltinOp } from "../../host/model/types.js";
 import { supportedBuilds } from "../../host/wasm/kernels.js";
 import { rng, randI8 } from "../helpers/kernel-harness.js";
@@ -44,8 +43,6 @@ function run(m: Model): Int8Array {
   return Int8Array.from(m.output(0) as Int8Array);
 }
 
-const simdBuilds = supportedBuilds().filter((b) => b !== "scalar");
-
 describe("Winograd F(2x2, 3x3) convolutions through loadModel", () => {
   const bytes = convModel();
   const want = expected();
@@ -53,7 +50,6 @@ describe("Winograd F(2x2, 3x3) convolutions through loadModel", () => {
   it("every build, with and without Winograd, gives the reference's bytes", async () => {
     for (const kernels of supportedBuilds()) {
       for (const winograd of [undefined, false, true]) {
-        if (kernels === "scalar" && winograd === true) continue;
         const m = loadModelSync(bytes, { kernels, winograd });
         expect(Array.from(run(m)), `${kernels} winograd ${winograd}`).toEqual(Array.from(want));
       }
@@ -61,16 +57,14 @@ describe("Winograd F(2x2, 3x3) convolutions through loadModel", () => {
     }
   });
 
-  it.skipIf(simdBuilds.length === 0)("is on by default for SIMD builds and its transformed weights show in the memory report", () => {
-    const kernels = simdBuilds[0];
+  it.each(supportedBuilds())("is on by default (%s) and its transformed weights show in the memory report", (kernels) => {
     const on = loadModelSync(bytes, { kernels });
     const off = loadModelSync(bytes, { kernels, winograd: false });
     // int8 weights [64][3][3][64] = 36864 bytes become 16 * 64 * 64 int16 = 131072 bytes.
     expect(on.memory.weightBytes - off.memory.weightBytes).toBe(131072 - 36864);
   });
 
-  it.skipIf(simdBuilds.length === 0)("falls back to the direct convolution when only Winograd breaks maxMemoryBytes", () => {
-    const kernels = simdBuilds[0];
+  it.each(supportedBuilds())("falls back to the direct convolution when only Winograd breaks maxMemoryBytes (%s)", (kernels) => {
     const off = loadModelSync(bytes, { kernels, winograd: false });
     const on = loadModelSync(bytes, { kernels });
     expect(on.memory.wasmMemoryBytes).toBeGreaterThan(off.memory.wasmMemoryBytes);
@@ -79,13 +73,5 @@ describe("Winograd F(2x2, 3x3) convolutions through loadModel", () => {
     expect(Array.from(run(m))).toEqual(Array.from(want));
     // Asked for explicitly, Winograd is not dropped silently.
     expect(() => loadModelSync(bytes, { kernels, winograd: true, maxMemoryBytes: off.memory.wasmMemoryBytes })).toThrow(/memory/i);
-  });
-
-  it("a program compiled with Winograd refuses the scalar build", () => {
-    const graph = parseModel(bytes);
-    const compiled = compileGraph(graph, { winograd: true });
-    expect(compiled.simdOnly).toBe(true);
-    expect(() => new Model(graph, compiled, { kernels: "scalar", instantiation: "core" })).toThrow(InvalidArgumentError);
-    expect(compileGraph(graph).simdOnly).toBe(false);
   });
 });

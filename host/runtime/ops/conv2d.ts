@@ -98,21 +98,20 @@ export const prepareConv2d: OpPrepare = (ctx) => {
   });
   const rqBlob = ctx.constBlob(requantTable(inQ.scale, wScales, outQ.scale, accBound));
   // CONV_ROWS i16 im2col rows of K2 values plus 16 bytes of slack each (the scalar path uses one).
-  // Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions in the SIMD builds (exact; the scratch
-  // holds its transformed input rows and products instead).
+  // Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (exact; the scratch holds its
+  // transformed input rows and products instead).
   const winogradApplies = ctx.winograd === true && KH === 3 && KW === 3 && g.strideH === 1 && g.strideW === 1 &&
     g.dilationH === 1 && g.dilationW === 1 && N === 1 && IC % 8 === 0;
   const maxD = Math.max(Math.abs(-128 - inQ.zeroPoint), Math.abs(127 - inQ.zeroPoint));
   const winograd = winogradApplies ? winogradWeights(w, OC, IC, maxD) : null;
   const winogradBlob = winograd ? ctx.constBlob(new Uint8Array(winograd.buffer)) : null;
-  // The direct path's packed weights, unless the Winograd path replaces it (SIMD builds only).
+  // The direct path's packed weights, unless the Winograd path replaces it.
   const packed = winograd ? null : ctx.constBlob(new Uint8Array(packConvWeights(w, OC, K).buffer));
   const im2colBytes = CONV_ROWS * roundUp(2 * K2 + 16, 16);
   const winogradBytes = winograd ? 16 * WINOGRAD_TILES * (2 * IC) + 16 * WINOGRAD_TILES * 32 : 0;
   const scratch = ctx.scratch(Math.max(im2colBytes, winogradBytes), 16);
 
   return {
-    simdOnly: winograd !== null,
     encode: (addr) => [{
       kernel: OP_CONV_2D,
       params: [

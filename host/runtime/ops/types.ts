@@ -14,10 +14,7 @@ export interface PrepareContext {
   readonly op: Operator;
   /** Where errors point, e.g. "operators[3] (CONV_2D v3)". */
   readonly where: string;
-  /**
-   * Compile for the SIMD kernel builds with Winograd F(2x2, 3x3) on eligible convolutions
-   * (their direct weights are then left out; the program no longer runs on the scalar build).
-   */
+  /** Winograd F(2x2, 3x3) for eligible convolutions (CompileOptions.winograd). */
   readonly winograd?: boolean;
   /** Tensor behind operator input k (throws if k is absent or -1 and not optional). */
   input(k: number): Tensor;
@@ -55,8 +52,6 @@ export interface PreparedOp {
   encode(addr: Addresses): KernelBlock[];
   /** When set, output tensor `output` shares the storage of input tensor `input` (no copy). */
   alias?: { output: number; input: number };
-  /** Set when the encoded block needs a SIMD kernel build (e.g. a Winograd convolution). */
-  simdOnly?: boolean;
 }
 
 export type OpPrepare = (ctx: PrepareContext) => PreparedOp;
