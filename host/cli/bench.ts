@@ -19,8 +19,8 @@ RUNS timed ones, and prints the median / p10 / p90 latency with the model's memo
   --warmup N    untimed invokes before timing (default 20)
   --kernels     kernel build: auto (default), scalar, simd or relaxed
                 (Node 20: relaxed needs node --experimental-wasm-relaxed-simd)
-  --no-winograd direct 3x3 convolutions on the SIMD builds too (default: Winograd F(2x2, 3x3),
-                bit-identical, faster, larger transformed weights; see weights in the report)
+  --no-winograd direct 3x3 stride-1 convolutions (default: Winograd F(2x2, 3x3): bit-identical,
+                faster, larger transformed weights; see weights in the report)
   --plain-core  measure only the plain core-module instantiation; by default the WASI component
                 path (the default runtime path) is measured and then the plain core module, and
                 the component's overhead is reported

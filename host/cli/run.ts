@@ -18,7 +18,7 @@ times, one row at a time from a fresh state, and each output file receives the N
                 scalar, simd or relaxed (Node 20: needs --experimental-wasm-relaxed-simd)
   --max-memory  refuse to run if the kernel memory would exceed this many bytes (suffix k/m ok);
                 Winograd convolutions are dropped first if that alone makes the model fit
-  --no-winograd direct 3x3 convolutions on the SIMD builds too (same results, smaller weights)
+  --no-winograd direct 3x3 stride-1 convolutions (same results, slower, smaller weights)
   --plain-core  instantiate the plain core kernel module instead of the WASI component
   --quiet       print nothing on success
 Exit status: 0 on success; 1 with a one-line error on bad input.`;
