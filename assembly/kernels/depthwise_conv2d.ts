@@ -77,8 +77,31 @@ function tapOffset(t: i32): usize {
   return <usize>load<i32>(TAP_OFFSETS + (<usize>t << 2));
 }
 
+/** Border pixels' taps inside the input: pairs (input byte offset, weight byte offset), i32. */
+const BORDER_TAPS = memory.data(8 * MAX_TAPS, 16);
+
+/** Fill BORDER_TAPS for the output pixel whose first tap is (b, iy0, ix0); returns the count. */
+function borderTaps(
+  b: i32, iy0: i32, ix0: i32, H: i32, W: i32, IC: i32, OC: i32, KH: i32, KW: i32, DH: i32, DW: i32,
+): i32 {
+  let n = 0;
+  for (let ky = 0; ky < KH; ky++) {
+    const iy = iy0 + ky * DH;
+    if (iy < 0 || iy >= H) continue;
+    for (let kx = 0; kx < KW; kx++) {
+      const ix = ix0 + kx * DW;
+      if (ix < 0 || ix >= W) continue;
+      const t = BORDER_TAPS + (<usize>n << 3);
+      store<i32>(t, ((b * H + iy) * W + ix) * IC);
+      store<i32>(t, (ky * KW + kx) * OC, 4);
+      n++;
+    }
+  }
+  return n;
+}
+
 // ---------------------------------------------------------------------------------------------
-// Scalar path: TFLite Micro's loop order at the borders; interior pixels walk the tap offsets.
+// Scalar path: border pixels walk a list of their valid taps; interior pixels walk the tap offsets.
 function depthwiseScalar(p: usize): void {
   const input = <usize>param(p, 0);
   const weights = <usize>param(p, 1);
@@ -136,6 +159,23 @@ function depthwiseScalar(p: usize): void {
           out += <usize>OC;
           continue;
         }
+        if (T <= MAX_TAPS) {
+          // Border pixel: list the taps inside the input once, then every channel walks the list.
+          const nt = borderTaps(b, iy0, ix0, H, W, IC, OC, KH, KW, DH, DW);
+          const tEnd = BORDER_TAPS + (<usize>nt << 3);
+          for (let oc = 0; oc < OC; oc++) {
+            const xc = input + <usize>(mult == 1 ? oc : oc / mult);
+            const wc = weights + <usize>oc;
+            let acc = load<i32>(bias + (<usize>oc << 2));
+            for (let t = BORDER_TAPS; t < tEnd; t += 8) {
+              acc += (<i32>load<i8>(xc + <usize>load<i32>(t)) - inZp) * <i32>load<i8>(wc + <usize>load<i32>(t, 4));
+            }
+            store<i8>(out + <usize>oc, <i8>requantizeOne(acc, rq, OCp, oc, outZp, actMin, actMax));
+          }
+          out += <usize>OC;
+          continue;
+        }
+        // The plain form (TFLite Micro's loop order), for kernels with more than MAX_TAPS taps.
         for (let ic = 0; ic < IC; ic++) {
           for (let m = 0; m < mult; m++) {
             const oc = ic * mult + m;
