@@ -9,7 +9,9 @@
 //   2 bias    int32 [OCp] (zeros when the model has none; entries >= OC are 0)
 //   3 rq      requantization table for OCp channels (assembly/kernels/requantize.ts)
 //   4 output  int8 [N, OH, OW, OC]
-//   5 scratch CONV_ROWS rows of roundup(2*K2 + 16, 16) bytes (K2 i16 values plus slack), 16-aligned
+//   5 scratch 16-aligned, max(CONV_ROWS * R, 8*K2 + 2 * R) bytes with R = roundup(2*K2 + 16, 16):
+//     CONV_ROWS im2col rows of R bytes (K2 i16 values plus slack; SIMD path), or K2 i64 pixel-pair
+//     values followed by two such rows (scalar path)
 //   6 N   7 H   8 W   9 IC   10 OH   11 OW   12 OC   13 KH   14 KW
 //   15 strideH  16 strideW  17 dilationH  18 dilationW  19 padTop  20 padLeft
 //   21 inZp  22 outZp  23 actMin  24 actMax
@@ -162,14 +164,22 @@ function zeroI16(dst: usize, n: i32): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Scalar path: one gathered row per output pixel, then dot products with 8 channels at a time.
+// Scalar path. Two output pixels A and B share every 64-bit multiply: the im2col value pair is
+// packed as X = a + b * 2^32 (i64, both sign-extended), so X * w = a*w + (b*w) * 2^32 and an i64
+// accumulator sums both pixels' dot products at once (x64 and RV64 have 64-bit multipliers; the
+// 32-bit loop did one MAC per multiply). The sums are split exactly while |Σ a*w| < 2^31 (no
+// bias in the accumulator): low word = Σ a*w, (acc - low) >> 32 = Σ b*w. With |x - inZp| <= 255
+// and |w| <= 128 that holds for K2 <= PAIR_MAX_K2; larger K, and the last pixel of an odd count,
+// use the plain one-pixel loop (convPixelPlain), the reference form of this kernel.
+const PAIR_MAX_K2 = 65792; // 65792 * 255 * 128 < 2^31
+
 function conv2dScalar(p: usize): void {
   loadGeometry(p);
   const weights = <usize>param(p, 1);
   const bias = <usize>param(p, 2);
   const rq = <usize>param(p, 3);
   const output = <usize>param(p, 4);
-  const row = <usize>param(p, 5);
+  const scratch = <usize>param(p, 5);
   const N = param(p, 6);
   const OH = param(p, 10);
   const OW = param(p, 11);
@@ -177,47 +187,140 @@ function conv2dScalar(p: usize): void {
   const outZp = param(p, 22);
   const actMin = param(p, 23);
   const actMax = param(p, 24);
-  const OCp = (OC + 7) & ~7;
-  const KP = gK2 >> 1;
+  const K2 = gK2;
+  const M = N * OH * OW;
+  const pairs = K2 <= PAIR_MAX_K2 ? M >> 1 : 0;
+  const xs = scratch; // K2 packed i64 pairs
+  const rowA = xs + (<usize>K2 << 3);
+  const rowB = rowA + (((<usize>K2 << 1) + 31) & ~15);
+  let b = 0, oy = 0, ox = 0;
   let out = output;
-  for (let b = 0; b < N; b++) {
-    for (let oy = 0; oy < OH; oy++) {
-      for (let ox = 0; ox < OW; ox++) {
-        gatherRow(row, b, oy, ox);
-        // Eight output channels at a time: each weight block (16 bytes) is read once.
-        let wp = weights;
-        for (let g = 0; g < OC; g += 8) {
-          const bg = bias + (<usize>g << 2);
-          let a0 = load<i32>(bg), a1 = load<i32>(bg, 4), a2 = load<i32>(bg, 8), a3 = load<i32>(bg, 12);
-          let a4 = load<i32>(bg, 16), a5 = load<i32>(bg, 20), a6 = load<i32>(bg, 24), a7 = load<i32>(bg, 28);
-          let x = row;
-          for (let q = 0; q < KP; q++) {
-            const x0 = <i32>load<i16>(x), x1 = <i32>load<i16>(x, 2);
-            a0 += x0 * <i32>load<i8>(wp) + x1 * <i32>load<i8>(wp, 1);
-            a1 += x0 * <i32>load<i8>(wp, 2) + x1 * <i32>load<i8>(wp, 3);
-            a2 += x0 * <i32>load<i8>(wp, 4) + x1 * <i32>load<i8>(wp, 5);
-            a3 += x0 * <i32>load<i8>(wp, 6) + x1 * <i32>load<i8>(wp, 7);
-            a4 += x0 * <i32>load<i8>(wp, 8) + x1 * <i32>load<i8>(wp, 9);
-            a5 += x0 * <i32>load<i8>(wp, 10) + x1 * <i32>load<i8>(wp, 11);
-            a6 += x0 * <i32>load<i8>(wp, 12) + x1 * <i32>load<i8>(wp, 13);
-            a7 += x0 * <i32>load<i8>(wp, 14) + x1 * <i32>load<i8>(wp, 15);
-            x += 4;
-            wp += 16;
-          }
-          const n = OC - g;
-          const o = out + <usize>g;
-          store<i8>(o, <i8>requantizeOne(a0, rq, OCp, g, outZp, actMin, actMax));
-          if (n > 1) store<i8>(o, <i8>requantizeOne(a1, rq, OCp, g + 1, outZp, actMin, actMax), 1);
-          if (n > 2) store<i8>(o, <i8>requantizeOne(a2, rq, OCp, g + 2, outZp, actMin, actMax), 2);
-          if (n > 3) store<i8>(o, <i8>requantizeOne(a3, rq, OCp, g + 3, outZp, actMin, actMax), 3);
-          if (n > 4) store<i8>(o, <i8>requantizeOne(a4, rq, OCp, g + 4, outZp, actMin, actMax), 4);
-          if (n > 5) store<i8>(o, <i8>requantizeOne(a5, rq, OCp, g + 5, outZp, actMin, actMax), 5);
-          if (n > 6) store<i8>(o, <i8>requantizeOne(a6, rq, OCp, g + 6, outZp, actMin, actMax), 6);
-          if (n > 7) store<i8>(o, <i8>requantizeOne(a7, rq, OCp, g + 7, outZp, actMin, actMax), 7);
-        }
-        out += <usize>OC;
-      }
+  for (let m = 0; m < pairs; m++) {
+    if (gPointwise) {
+      packPointwise(xs, gIn + <usize>(m << 1) * <usize>gIC, gIC, gInZp);
+    } else {
+      gatherRow(rowA, b, oy, ox);
+      if (++ox == OW) { ox = 0; if (++oy == OH) { oy = 0; b++; } }
+      gatherRow(rowB, b, oy, ox);
+      if (++ox == OW) { ox = 0; if (++oy == OH) { oy = 0; b++; } }
+      packRows(xs, rowA, rowB, K2);
     }
+    convPairChannels(xs, weights, bias, rq, out, K2, OC, outZp, actMin, actMax);
+    out += <usize>OC << 1;
+  }
+  // The rest one pixel at a time (the last pixel of an odd count, or all when K is huge).
+  for (let m = pairs << 1; m < M; m++) {
+    const pb = m / (OH * OW), r = m % (OH * OW);
+    gatherRow(rowA, pb, r / OW, r % OW);
+    convPixelPlain(rowA, weights, bias, rq, out, K2, OC, outZp, actMin, actMax);
+    out += <usize>OC;
+  }
+}
+
+/** Pointwise: pixels m and m+1 are consecutive input runs of IC values (K2 = IC + IC % 2). */
+// @ts-ignore: decorator
+@inline
+function packPointwise(xs: usize, src: usize, IC: i32, zp: i32): void {
+  const srcB = src + <usize>IC;
+  for (let k = 0; k < IC; k++) {
+    const a = <i64>(<i32>load<i8>(src + <usize>k) - zp);
+    const b = <i64>(<i32>load<i8>(srcB + <usize>k) - zp);
+    store<i64>(xs + (<usize>k << 3), a + (b << 32));
+  }
+  if (IC & 1) store<i64>(xs + (<usize>IC << 3), 0);
+}
+
+// @ts-ignore: decorator
+@inline
+function packRows(xs: usize, rowA: usize, rowB: usize, K2: i32): void {
+  for (let k = 0; k < K2; k++) {
+    const a = <i64>load<i16>(rowA + (<usize>k << 1));
+    const b = <i64>load<i16>(rowB + (<usize>k << 1));
+    store<i64>(xs + (<usize>k << 3), a + (b << 32));
+  }
+}
+
+/**
+ * Both pixels of the packed pairs `xs` against all OC channels, 4 channels per pass (half a
+ * weight group: 4 i64 accumulators keep the loop inside x64's registers), results to out
+ * (pixel A) and out + OC (pixel B).
+ */
+function convPairChannels(
+  xs: usize, weights: usize, bias: usize, rq: usize, out: usize, K2: i32, OC: i32,
+  outZp: i32, actMin: i32, actMax: i32,
+): void {
+  const OCp = (OC + 7) & ~7;
+  const groupBytes = <usize>K2 << 3; // K2/2 blocks of 16 bytes
+  const xEnd = xs + (<usize>K2 << 3);
+  for (let c = 0; c < OC; c += 4) {
+    let wp = weights + <usize>(c >> 3) * groupBytes + (<usize>(c & 4) << 1);
+    let a0: i64 = 0, a1: i64 = 0, a2: i64 = 0, a3: i64 = 0;
+    for (let x = xs; x < xEnd; x += 16) {
+      const x0 = load<i64>(x), x1 = load<i64>(x, 8);
+      a0 += x0 * <i64>load<i8>(wp) + x1 * <i64>load<i8>(wp, 1);
+      a1 += x0 * <i64>load<i8>(wp, 2) + x1 * <i64>load<i8>(wp, 3);
+      a2 += x0 * <i64>load<i8>(wp, 4) + x1 * <i64>load<i8>(wp, 5);
+      a3 += x0 * <i64>load<i8>(wp, 6) + x1 * <i64>load<i8>(wp, 7);
+      wp += 16;
+    }
+    const n = OC - c;
+    const o = out + <usize>c;
+    storePair(a0, o, <usize>OC, bias, rq, OCp, c, outZp, actMin, actMax);
+    if (n > 1) storePair(a1, o + 1, <usize>OC, bias, rq, OCp, c + 1, outZp, actMin, actMax);
+    if (n > 2) storePair(a2, o + 2, <usize>OC, bias, rq, OCp, c + 2, outZp, actMin, actMax);
+    if (n > 3) storePair(a3, o + 3, <usize>OC, bias, rq, OCp, c + 3, outZp, actMin, actMax);
+  }
+}
+
+/** Split a packed accumulator (see above), add the bias, requantize and store both pixels. */
+// @ts-ignore: decorator
+@inline
+function storePair(
+  acc: i64, o: usize, OC: usize, bias: usize, rq: usize, OCp: i32, c: i32, outZp: i32, actMin: i32, actMax: i32,
+): void {
+  const sumA = <i32>acc;
+  const sumB = <i32>((acc - <i64>sumA) >> 32);
+  const bc = load<i32>(bias + (<usize>c << 2));
+  store<i8>(o, <i8>requantizeOne(bc + sumA, rq, OCp, c, outZp, actMin, actMax));
+  store<i8>(o + OC, <i8>requantizeOne(bc + sumB, rq, OCp, c, outZp, actMin, actMax));
+}
+
+/** The plain form: one gathered row (K2 i16 values) against all OC channels, 8 at a time. */
+function convPixelPlain(
+  row: usize, weights: usize, bias: usize, rq: usize, out: usize, K2: i32, OC: i32,
+  outZp: i32, actMin: i32, actMax: i32,
+): void {
+  const OCp = (OC + 7) & ~7;
+  const KP = K2 >> 1;
+  let wp = weights;
+  for (let g = 0; g < OC; g += 8) {
+    const bg = bias + (<usize>g << 2);
+    let a0 = load<i32>(bg), a1 = load<i32>(bg, 4), a2 = load<i32>(bg, 8), a3 = load<i32>(bg, 12);
+    let a4 = load<i32>(bg, 16), a5 = load<i32>(bg, 20), a6 = load<i32>(bg, 24), a7 = load<i32>(bg, 28);
+    let x = row;
+    for (let q = 0; q < KP; q++) {
+      const x0 = <i32>load<i16>(x), x1 = <i32>load<i16>(x, 2);
+      a0 += x0 * <i32>load<i8>(wp) + x1 * <i32>load<i8>(wp, 1);
+      a1 += x0 * <i32>load<i8>(wp, 2) + x1 * <i32>load<i8>(wp, 3);
+      a2 += x0 * <i32>load<i8>(wp, 4) + x1 * <i32>load<i8>(wp, 5);
+      a3 += x0 * <i32>load<i8>(wp, 6) + x1 * <i32>load<i8>(wp, 7);
+      a4 += x0 * <i32>load<i8>(wp, 8) + x1 * <i32>load<i8>(wp, 9);
+      a5 += x0 * <i32>load<i8>(wp, 10) + x1 * <i32>load<i8>(wp, 11);
+      a6 += x0 * <i32>load<i8>(wp, 12) + x1 * <i32>load<i8>(wp, 13);
+      a7 += x0 * <i32>load<i8>(wp, 14) + x1 * <i32>load<i8>(wp, 15);
+      x += 4;
+      wp += 16;
+    }
+    const n = OC - g;
+    const o = out + <usize>g;
+    store<i8>(o, <i8>requantizeOne(a0, rq, OCp, g, outZp, actMin, actMax));
+    if (n > 1) store<i8>(o, <i8>requantizeOne(a1, rq, OCp, g + 1, outZp, actMin, actMax), 1);
+    if (n > 2) store<i8>(o, <i8>requantizeOne(a2, rq, OCp, g + 2, outZp, actMin, actMax), 2);
+    if (n > 3) store<i8>(o, <i8>requantizeOne(a3, rq, OCp, g + 3, outZp, actMin, actMax), 3);
+    if (n > 4) store<i8>(o, <i8>requantizeOne(a4, rq, OCp, g + 4, outZp, actMin, actMax), 4);
+    if (n > 5) store<i8>(o, <i8>requantizeOne(a5, rq, OCp, g + 5, outZp, actMin, actMax), 5);
+    if (n > 6) store<i8>(o, <i8>requantizeOne(a6, rq, OCp, g + 6, outZp, actMin, actMax), 6);
+    if (n > 7) store<i8>(o, <i8>requantizeOne(a7, rq, OCp, g + 7, outZp, actMin, actMax), 7);
   }
 }
 

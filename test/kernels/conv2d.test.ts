@@ -153,6 +153,36 @@ for (const build of BUILDS) {
   });
 }
 
+/**
+ * 1x1 conv at the scalar build's pixel-pair bound (K = 65792 = PAIR_MAX_K2 in conv2d.ts): |x - zp|
+ * = 255 and |w| = 128 everywhere make each pixel's sum reach 255 * 128 * K = 2147450880, just
+ * under 2^31, with both signs; three pixels (one pair and a last single one).
+ */
+function pairBoundSpec(): ConvSpec {
+  const ic = 65792, px = 3;
+  const input = new Int8Array(px * ic).fill(-128);
+  for (let i = 0; i < ic; i += 7) input[ic + i] = 127; // pixel 1: some taps at x - zp = 0
+  const filter = new Int8Array(3 * ic);
+  filter.fill(-128, 0, ic); // channel 0: +2147450880 on pixel 0
+  filter.fill(127, ic, 2 * ic); // channel 1: negative
+  for (let i = 0; i < ic; i++) filter[2 * ic + i] = i % 2 ? 127 : -128; // channel 2: near 0
+  return {
+    input, inShape: [1, 1, px, ic], inScale: 0.05, inZp: 127,
+    filter, filterShape: [3, 1, 1, ic], wScales: [9.3e-8, 9.1e-8, 3e-3],
+    bias: Int32Array.from([32767, -5000, 1234]),
+    outScale: 0.1, outZp: -3, padding: "VALID", strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, act: "NONE",
+  };
+}
+
+for (const build of BUILDS) {
+  it(`CONV_2D accumulators at the pixel-pair split bound on the ${build} build`, () => {
+    const spec = pairBoundSpec();
+    const ref = referenceConv2d(spec);
+    expect(new Set(ref.data).size, "the case should not saturate to one value").toBeGreaterThan(3);
+    expect(firstDiff(runConv(build, spec, ref.shape), ref.data)).toBe(-1);
+  });
+}
+
 describe("Winograd weight transform", () => {
   const params = (u: ReturnType<typeof prepareOnly>): ArrayLike<number> =>
     (u.encode({ tensor: () => 64, blob: () => 1024, scratch: () => 4096 } as never)[0].params);
