@@ -422,7 +422,16 @@ function conv2dSimd(p: usize): void {
       let a1 = a0, a2 = a0, a3 = a0;
       let b1 = b0, b2 = b0, b3 = b0;
       let xo: usize = 0;
-      for (let q = 0; q < KP; q++) {
+      if (rows == 1) {
+        // A lone last pixel (e.g. 3x3 maps: 9 = 4 + 4 + 1): one row, not four.
+        for (let q = 0; q < KP; q++) {
+          const x0 = v128.load32_splat(row0 + xo);
+          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(x0, v128.load8x8_s(wp)));
+          b0 = i32x4.add(b0, i32x4.dot_i16x8_s(x0, v128.load8x8_s(wp, 8)));
+          xo += 4;
+          wp += 16;
+        }
+      } else for (let q = 0; q < KP; q++) {
         const wlo = v128.load8x8_s(wp);
         const whi = v128.load8x8_s(wp, 8);
         const x0 = v128.load32_splat(row0 + xo);

@@ -1,4 +1,4 @@
-// Generates assembly/selftest-vectors.ts: a small int8 graph (CONV_2D, DEPTHWISE_CONV_2D,
+// Generates assembly/selftest-vectors.ts: a small int8 graph (CONV_2D incl. a Winograd 3x3, DEPTHWISE_CONV_2D,
 // MAX_POOL_2D, AVERAGE_POOL_2D, ADD with and without broadcasting, FULLY_CONNECTED, SOFTMAX) with
 // awkward shapes and parameters, encoded by the host exactly as a model would be, and the expected
 // output of every operator computed by the plain TypeScript references in test/reference/ (never
@@ -135,8 +135,40 @@ export function selftestGraph(): { model: Uint8Array; input: Int8Array; checks: 
   const tProbs = g.act("softmax/out", [1, fcOut], 1 / 256, -128);
   g.op(BuiltinOp.SOFTMAX, [tFc], [tProbs], { beta }, 2);
 
+  // A side branch for the Winograd path: CONV_2D 1x1 12 -> 8 (RELU), then CONV_2D 3x3 stride 1
+  // SAME 8 -> 8 (Winograd F(2x2, 3x3) when compiled with it, as loadModel does), a second output.
+  const wideC = 8;
+  const q1 = { scale: f32(0.05), zp: -128 };
+  const w1 = ints(rand, wideC * dwC, -127, 127);
+  const s1 = ints(rand, wideC, 20, 90).map((v) => f32(v / 10000));
+  const b1 = ints(rand, wideC, -2000, 2000);
+  const t1W = g.constI8("pw/w", [wideC, 1, 1, dwC], w1, { scale: s1, zeroPoint: s1.map(() => 0), quantizedDimension: 0 });
+  const t1B = g.constI32("pw/b", [wideC], b1, { scale: s1.map((s) => f32(s * qBiased.scale)), zeroPoint: s1.map(() => 0) });
+  const pw = referenceConv2d({
+    input: biased, inShape: poolShape as [number, number, number, number], inScale: qBiased.scale, inZp: qBiased.zp,
+    filter: Int8Array.from(w1), filterShape: [wideC, 1, 1, dwC], wScales: s1, bias: Int32Array.from(b1),
+    outScale: q1.scale, outZp: q1.zp, padding: "SAME", strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, act: "RELU",
+  });
+  const tPw = g.act("pw/out", pw.shape, q1.scale, q1.zp);
+  g.op(BuiltinOp.CONV_2D, [tBiased, t1W, t1B], [tPw],
+    { padding: SAME, strideW: 1, strideH: 1, fusedActivationFunction: RELU, dilationWFactor: 1, dilationHFactor: 1 }, 3);
+  const q2 = { scale: f32(0.08), zp: 11 };
+  const w2 = ints(rand, wideC * 9 * wideC, -127, 127);
+  const s2 = ints(rand, wideC, 20, 90).map((v) => f32(v / 10000));
+  const b2 = ints(rand, wideC, -4000, 4000);
+  const t2W = g.constI8("wino/w", [wideC, 3, 3, wideC], w2, { scale: s2, zeroPoint: s2.map(() => 0), quantizedDimension: 0 });
+  const t2B = g.constI32("wino/b", [wideC], b2, { scale: s2.map((s) => f32(s * q1.scale)), zeroPoint: s2.map(() => 0) });
+  const wino = referenceConv2d({
+    input: pw.data, inShape: pw.shape as [number, number, number, number], inScale: q1.scale, inZp: q1.zp,
+    filter: Int8Array.from(w2), filterShape: [wideC, 3, 3, wideC], wScales: s2, bias: Int32Array.from(b2),
+    outScale: q2.scale, outZp: q2.zp, padding: "SAME", strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, act: "NONE",
+  });
+  const tWino = g.act("wino/out", wino.shape, q2.scale, q2.zp);
+  g.op(BuiltinOp.CONV_2D, [tPw, t2W, t2B], [tWino],
+    { padding: SAME, strideW: 1, strideH: 1, fusedActivationFunction: NONE, dilationWFactor: 1, dilationHFactor: 1 }, 3);
+
   g.inputs = [tIn];
-  g.outputs = [tProbs];
+  g.outputs = [tProbs, tWino];
   const checks: Check[] = [
     { op: 0, name: "CONV_2D", tensor: tConv, expected: conv.data },
     { op: 1, name: "DEPTHWISE_CONV_2D", tensor: tDw, expected: dw.data },
@@ -146,6 +178,8 @@ export function selftestGraph(): { model: Uint8Array; input: Int8Array; checks: 
     { op: 5, name: "ADD (broadcast)", tensor: tBiased, expected: biased },
     { op: 7, name: "FULLY_CONNECTED", tensor: tFc, expected: fc },
     { op: 8, name: "SOFTMAX", tensor: tProbs, expected: probs },
+    { op: 9, name: "CONV_2D 1x1", tensor: tPw, expected: pw.data },
+    { op: 10, name: "CONV_2D 3x3 (Winograd)", tensor: tWino, expected: wino.data },
   ];
   return { model: g.build(), input, checks };
 }
@@ -154,7 +188,8 @@ export function selftestGraph(): { model: Uint8Array; input: Int8Array; checks: 
 export function selftestImage() {
   const { model, input, checks } = selftestGraph();
   const graph = parseModel(model);
-  const compiled = compileGraph(graph);
+  // As loadModel compiles by default: Winograd for the 3x3 stride-1 convolution.
+  const compiled = compileGraph(graph, { winograd: true });
   const base = SELFTEST_BASE;
   const enc = compiled.encode(base);
   const programAddr = base + compiled.layout.program;

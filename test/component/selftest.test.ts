@@ -43,10 +43,11 @@ describe("self-test vectors", () => {
     expect(readFileSync(join(ROOT, VECTORS_FILE), "utf8")).toBe(selftestVectorsSource());
   });
 
-  it("cover CONV_2D, DEPTHWISE_CONV_2D, both pools, ADD (plain and broadcast), FULLY_CONNECTED and SOFTMAX with varied outputs", () => {
+  it("cover CONV_2D (direct and Winograd), DEPTHWISE_CONV_2D, both pools, ADD (plain and broadcast), FULLY_CONNECTED and SOFTMAX with varied outputs", () => {
     const { checks } = selftestGraph();
     expect(checks.map((c) => c.name)).toEqual([
       "CONV_2D", "DEPTHWISE_CONV_2D", "MAX_POOL_2D", "AVERAGE_POOL_2D", "ADD", "ADD (broadcast)", "FULLY_CONNECTED", "SOFTMAX",
+      "CONV_2D 1x1", "CONV_2D 3x3 (Winograd)",
     ]);
     // Not degenerate: every operator's expected output takes many values.
     for (const c of checks) expect(new Set(c.expected).size).toBeGreaterThanOrEqual(Math.min(8, c.expected.length));
@@ -96,7 +97,7 @@ describe("WASI self-test command (jco run)", () => {
   for (const [file, build] of [["qedge-selftest.component.wasm", "scalar"], ["qedge-selftest-simd.component.wasm", "simd"]]) {
     it(`${file}: exits 0 and says so`, () => {
       const out = execFileSync(JCO, ["run", join(DIST, file)], { encoding: "utf8" });
-      expect(out.trim()).toBe(`qedge selftest (${build}): 8 operators match the reference outputs`);
+      expect(out.trim()).toBe(`qedge selftest (${build}): 10 operators match the reference outputs`);
     });
   }
   it("exits 1 and names the operator when an expected byte is wrong", () => {
@@ -104,6 +105,6 @@ describe("WASI self-test command (jco run)", () => {
     writeFileSync(bad, corrupted(new Uint8Array(readFileSync(join(DIST, "qedge-selftest.component.wasm")))));
     const r = spawnSync(JCO, ["run", bad], { encoding: "utf8" });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/qedge selftest \(scalar\): FAILED check 8 of 8, SOFTMAX: output byte 3 is -?\d+, expected -?\d+/);
+    expect(r.stderr).toMatch(/qedge selftest \(scalar\): FAILED check 10 of 10, CONV_2D 3x3 \(Winograd\): output byte 3 is -?\d+, expected -?\d+/);
   });
 });
