@@ -9,9 +9,9 @@
 //   2 bias    int32 [OCp] (zeros when the model has none; entries >= OC are 0)
 //   3 rq      requantization table for OCp channels (assembly/kernels/requantize.ts)
 //   4 output  int8 [N, OH, OW, OC]
-//   5 scratch 16-aligned, max(CONV_ROWS * R, 8*K2 + 2 * R) bytes with R = roundup(2*K2 + 16, 16):
+//   5 scratch 16-aligned, max(CONV_ROWS * R, 8*K2 + 3 * R) bytes with R = roundup(2*K2 + 16, 16):
 //     CONV_ROWS im2col rows of R bytes (K2 i16 values plus slack; SIMD path), or K2 i64 pixel-pair
-//     values followed by two such rows (scalar path)
+//     values followed by three such rows (scalar path)
 //   6 N   7 H   8 W   9 IC   10 OH   11 OW   12 OC   13 KH   14 KW
 //   15 strideH  16 strideW  17 dilationH  18 dilationW  19 padTop  20 padLeft
 //   21 inZp  22 outZp  23 actMin  24 actMax
@@ -189,45 +189,51 @@ function conv2dScalar(p: usize): void {
   const actMax = param(p, 24);
   const K2 = gK2;
   const M = N * OH * OW;
-  const pairs = K2 <= PAIR_MAX_K2 ? M >> 1 : 0;
-  const xs = scratch; // K2 packed i64 pairs
+  const triples = M / 3;
+  const pairs = K2 <= PAIR_MAX_K2 ? (M - triples * 3) >> 1 : 0;
+  const xs = scratch; // K2 packed i64 values
+  const rowBytes = ((<usize>K2 << 1) + 31) & ~15;
   const rowA = xs + (<usize>K2 << 3);
-  const rowB = rowA + (((<usize>K2 << 1) + 31) & ~15);
+  const rowB = rowA + rowBytes;
+  const rowC = rowB + rowBytes;
   let b = 0, oy = 0, ox = 0;
   let out = output;
-  for (let m = 0; m < pairs; m++) {
+  for (let m = 0; m < triples; m++) {
     if (gPointwise) {
-      packPointwise(xs, gIn + <usize>(m << 1) * <usize>gIC, gIC, gInZp);
+      packPointwise3(xs, gIn + <usize>(m * 3) * <usize>gIC, gIC, gInZp);
     } else {
       gatherRow(rowA, b, oy, ox);
       if (++ox == OW) { ox = 0; if (++oy == OH) { oy = 0; b++; } }
       gatherRow(rowB, b, oy, ox);
       if (++ox == OW) { ox = 0; if (++oy == OH) { oy = 0; b++; } }
-      packRows(xs, rowA, rowB, K2);
+      gatherRow(rowC, b, oy, ox);
+      if (++ox == OW) { ox = 0; if (++oy == OH) { oy = 0; b++; } }
+      packRows3(xs, rowA, rowB, rowC, K2);
     }
+    convTripleChannels(xs, weights, bias, rq, out, K2, OC, outZp, actMin, actMax);
+    out += <usize>OC * 3;
+  }
+  // At most one pair is left (M % 3 == 2); its first pixel, whatever the path above.
+  const m0 = triples * 3;
+  b = m0 / (OH * OW);
+  oy = (m0 % (OH * OW)) / OW;
+  ox = m0 % OW;
+  for (let m = 0; m < pairs; m++) {
+    gatherRow(rowA, b, oy, ox);
+    if (++ox == OW) { ox = 0; if (++oy == OH) { oy = 0; b++; } }
+    gatherRow(rowB, b, oy, ox);
+    if (++ox == OW) { ox = 0; if (++oy == OH) { oy = 0; b++; } }
+    packRows(xs, rowA, rowB, K2);
     convPairChannels(xs, weights, bias, rq, out, K2, OC, outZp, actMin, actMax);
     out += <usize>OC << 1;
   }
   // The rest one pixel at a time (the last pixel of an odd count, or all when K is huge).
-  for (let m = pairs << 1; m < M; m++) {
+  for (let m = triples * 3 + (pairs << 1); m < M; m++) {
     const pb = m / (OH * OW), r = m % (OH * OW);
     gatherRow(rowA, pb, r / OW, r % OW);
     convPixelPlain(rowA, weights, bias, rq, out, K2, OC, outZp, actMin, actMax);
     out += <usize>OC;
   }
-}
-
-/** Pointwise: pixels m and m+1 are consecutive input runs of IC values (K2 = IC + IC % 2). */
-// @ts-ignore: decorator
-@inline
-function packPointwise(xs: usize, src: usize, IC: i32, zp: i32): void {
-  const srcB = src + <usize>IC;
-  for (let k = 0; k < IC; k++) {
-    const a = <i64>(<i32>load<i8>(src + <usize>k) - zp);
-    const b = <i64>(<i32>load<i8>(srcB + <usize>k) - zp);
-    store<i64>(xs + (<usize>k << 3), a + (b << 32));
-  }
-  if (IC & 1) store<i64>(xs + (<usize>IC << 3), 0);
 }
 
 // @ts-ignore: decorator
@@ -237,6 +243,94 @@ function packRows(xs: usize, rowA: usize, rowB: usize, K2: i32): void {
     const a = <i64>load<i16>(rowA + (<usize>k << 1));
     const b = <i64>load<i16>(rowB + (<usize>k << 1));
     store<i64>(xs + (<usize>k << 3), a + (b << 32));
+  }
+}
+
+// Three pixels A, B, C per 64-bit multiply: X = a + b * 2^21 + c * 2^42, so X * w sums the
+// three products in 21-bit fields. A field stays exact while |its sum| < 2^20: at most
+// TRIPLE_CHUNK k values (32 * 255 * 128 < 2^20) are accumulated before the fields are split off
+// (splitAdd3) and added to int32 sums (wrapping, like the plain loop).
+const TRIPLE_CHUNK = 32;
+/** The int32 sums of a channel quad (4 channels x 3 pixels, channel-major). */
+const SUMS3 = memory.data(48, 16);
+
+/** Pointwise: pixels m..m+2 are consecutive input runs of IC values (K2 = IC + IC % 2). */
+// @ts-ignore: decorator
+@inline
+function packPointwise3(xs: usize, src: usize, IC: i32, zp: i32): void {
+  const srcB = src + <usize>IC, srcC = srcB + <usize>IC;
+  for (let k = 0; k < IC; k++) {
+    const a = <i64>(<i32>load<i8>(src + <usize>k) - zp);
+    const b = <i64>(<i32>load<i8>(srcB + <usize>k) - zp);
+    const c = <i64>(<i32>load<i8>(srcC + <usize>k) - zp);
+    store<i64>(xs + (<usize>k << 3), a + (b << 21) + (c << 42));
+  }
+  if (IC & 1) store<i64>(xs + (<usize>IC << 3), 0);
+}
+
+// @ts-ignore: decorator
+@inline
+function packRows3(xs: usize, rowA: usize, rowB: usize, rowC: usize, K2: i32): void {
+  for (let k = 0; k < K2; k++) {
+    const a = <i64>load<i16>(rowA + (<usize>k << 1));
+    const b = <i64>load<i16>(rowB + (<usize>k << 1));
+    const c = <i64>load<i16>(rowC + (<usize>k << 1));
+    store<i64>(xs + (<usize>k << 3), a + (b << 21) + (c << 42));
+  }
+}
+
+/** Split acc = A + B*2^21 + C*2^42 (|A|, |B|, |C| < 2^20) and add A, B, C to the sums at s. */
+// @ts-ignore: decorator
+@inline
+function splitAdd3(acc: i64, s: usize): void {
+  const a = (acc << 43) >> 43;
+  const r = (acc - a) >> 21;
+  const b = (r << 43) >> 43;
+  const c = (r - b) >> 21;
+  store<i32>(s, load<i32>(s) + <i32>a);
+  store<i32>(s, load<i32>(s, 4) + <i32>b, 4);
+  store<i32>(s, load<i32>(s, 8) + <i32>c, 8);
+}
+
+/** Three pixels (packed in xs) against all OC channels, 4 per pass; outputs at out, +OC, +2OC. */
+function convTripleChannels(
+  xs: usize, weights: usize, bias: usize, rq: usize, out: usize, K2: i32, OC: i32,
+  outZp: i32, actMin: i32, actMax: i32,
+): void {
+  const OCp = (OC + 7) & ~7;
+  const groupBytes = <usize>K2 << 3;
+  const xEnd = xs + (<usize>K2 << 3);
+  const oc = <usize>OC;
+  for (let c = 0; c < OC; c += 4) {
+    let wp = weights + <usize>(c >> 3) * groupBytes + (<usize>(c & 4) << 1);
+    memory.fill(SUMS3, 0, 48);
+    for (let x = xs; x < xEnd;) {
+      let chunkEnd = x + (TRIPLE_CHUNK << 3);
+      if (chunkEnd > xEnd) chunkEnd = xEnd;
+      let a0: i64 = 0, a1: i64 = 0, a2: i64 = 0, a3: i64 = 0;
+      for (; x < chunkEnd; x += 16) {
+        const x0 = load<i64>(x), x1 = load<i64>(x, 8);
+        a0 += x0 * <i64>load<i8>(wp) + x1 * <i64>load<i8>(wp, 1);
+        a1 += x0 * <i64>load<i8>(wp, 2) + x1 * <i64>load<i8>(wp, 3);
+        a2 += x0 * <i64>load<i8>(wp, 4) + x1 * <i64>load<i8>(wp, 5);
+        a3 += x0 * <i64>load<i8>(wp, 6) + x1 * <i64>load<i8>(wp, 7);
+        wp += 16;
+      }
+      splitAdd3(a0, SUMS3);
+      splitAdd3(a1, SUMS3 + 12);
+      splitAdd3(a2, SUMS3 + 24);
+      splitAdd3(a3, SUMS3 + 36);
+    }
+    const n = OC - c < 4 ? OC - c : 4;
+    for (let j = 0; j < n; j++) {
+      const ch = c + j;
+      const bc = load<i32>(bias + (<usize>ch << 2));
+      const s = SUMS3 + <usize>j * 12;
+      const o = out + <usize>ch;
+      store<i8>(o, <i8>requantizeOne(bc + load<i32>(s), rq, OCp, ch, outZp, actMin, actMax));
+      store<i8>(o + oc, <i8>requantizeOne(bc + load<i32>(s, 4), rq, OCp, ch, outZp, actMin, actMax));
+      store<i8>(o + 2 * oc, <i8>requantizeOne(bc + load<i32>(s, 8), rq, OCp, ch, outZp, actMin, actMax));
+    }
   }
 }
 

@@ -154,14 +154,17 @@ for (const build of BUILDS) {
 }
 
 /**
- * 1x1 conv at the scalar build's pixel-pair bound (K = 65792 = PAIR_MAX_K2 in conv2d.ts): |x - zp|
- * = 255 and |w| = 128 everywhere make each pixel's sum reach 255 * 128 * K = 2147450880, just
- * under 2^31, with both signs; three pixels (one pair and a last single one).
+ * 1x1 conv at the scalar build's packed-pixel bounds (conv2d.ts): K = 65792 = PAIR_MAX_K2, and
+ * |x - zp| = 255 with |w| = 128 everywhere make each pixel's sum reach 255 * 128 * K =
+ * 2147450880, just under 2^31, with both signs (the pair split), and every 32-value chunk of the
+ * three-pixel path reach 32 * 255 * 128, just under its 2^20 field bound. Five pixels: one
+ * triple and one pair.
  */
 function pairBoundSpec(): ConvSpec {
-  const ic = 65792, px = 3;
+  const ic = 65792, px = 5;
   const input = new Int8Array(px * ic).fill(-128);
   for (let i = 0; i < ic; i += 7) input[ic + i] = 127; // pixel 1: some taps at x - zp = 0
+  for (let i = 0; i < ic; i += 5) input[4 * ic + i] = 127; // pixel 4 likewise
   const filter = new Int8Array(3 * ic);
   filter.fill(-128, 0, ic); // channel 0: +2147450880 on pixel 0
   filter.fill(127, ic, 2 * ic); // channel 1: negative
@@ -175,7 +178,7 @@ function pairBoundSpec(): ConvSpec {
 }
 
 for (const build of BUILDS) {
-  it(`CONV_2D accumulators at the pixel-pair split bound on the ${build} build`, () => {
+  it(`CONV_2D accumulators at the packed-pixel bounds on the ${build} build`, () => {
     const spec = pairBoundSpec();
     const ref = referenceConv2d(spec);
     expect(new Set(ref.data).size, "the case should not saturate to one value").toBeGreaterThan(3);

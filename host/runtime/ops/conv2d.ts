@@ -107,10 +107,10 @@ export const prepareConv2d: OpPrepare = (ctx) => {
   const winogradBlob = winograd ? ctx.constBlob(new Uint8Array(winograd.buffer)) : null;
   // The direct path's packed weights, unless the Winograd path replaces it.
   const packed = winograd ? null : ctx.constBlob(new Uint8Array(packConvWeights(w, OC, K).buffer));
-  // The scalar build's pixel-pair path (assembly/kernels/conv2d.ts) uses K2 i64 values plus two
-  // of those rows instead.
+  // The scalar build's packed-pixel paths (assembly/kernels/conv2d.ts) use K2 i64 values plus
+  // three of those rows instead.
   const rowBytes = roundUp(2 * K2 + 16, 16);
-  const im2colBytes = Math.max(CONV_ROWS * rowBytes, 8 * K2 + 2 * rowBytes);
+  const im2colBytes = Math.max(CONV_ROWS * rowBytes, 8 * K2 + 3 * rowBytes);
   const winogradBytes = winograd ? 16 * WINOGRAD_TILES * (2 * IC) + 16 * WINOGRAD_TILES * 32 : 0;
   const scratch = ctx.scratch(Math.max(im2colBytes, winogradBytes), 16);
 
