@@ -28,8 +28,15 @@ import { param } from "../fixedpoint";
 import { conv2dWinograd } from "./conv2d_winograd";
 import {
   requantizeOne, requantize4, requantize4Fast, requantize8, rqConst, narrowClamp8, storeBytes, rqFast, rqLeft,
-  rqRoundZp, rqApprox, approxMagicZp,
+  rqRoundZp, rqApprox, approxMagicZp, rqMultiplier, rqShift, RQ_HEADER,
 } from "./requantize";
+
+/** Column 2^max(shift, 0) of a requantization table (requantize.ts). */
+// @ts-ignore: decorator
+@inline
+function rqLeftFactor(rq: usize, n: i32, c: i32): i32 {
+  return load<i32>(rq + RQ_HEADER + (<usize>n << 4) + (<usize>c << 2));
+}
 
 export function conv2d(p: usize): void {
   // 3x3 stride 1 with transformed weights: Winograd F(2x2, 3x3), exact (conv2d_winograd.ts).
@@ -246,6 +253,22 @@ function packRows(xs: usize, rowA: usize, rowB: usize, K2: i32): void {
   }
 }
 
+/**
+ * requantizeOne (requantize.ts) with the channel's constants loaded once for several pixels:
+ * f = 2^left, m the multiplier, e = max(-shift, 0) as h = 2^e and e1 = e + 1. Same bits: with
+ * s = (acc*f*m + 2^30) >> 31, TFLite's RoundingDivideByPOT(s, e) (half away from zero) is
+ * (2s + 2^e - (s < 0)) >> (e + 1) for every e >= 0 (for e = 0 it gives s; for e >= 1 the
+ * numerator differs from the floor form (s + 2^(e-1) - (s < 0)) >> e only by an odd 1 / 2^(e+1)
+ * step, which cannot cross a multiple). The i32 wrap of acc*f and of "+ outZp" are kept.
+ */
+// @ts-ignore: decorator
+@inline
+function requantizeWith(acc: i32, f: i32, m: i64, h: i64, e1: i64, outZp: i32, actMin: i32, actMax: i32): i32 {
+  const s2 = ((<i64>(acc * f) * m + (1 << 30)) >> 31) << 1;
+  const v = <i32>((s2 + h + (s2 >> 63)) >> e1) + outZp;
+  return v < actMin ? actMin : v > actMax ? actMax : v;
+}
+
 // Three pixels A, B, C per 64-bit multiply: X = a + b * 2^21 + c * 2^42, so X * w sums the
 // three products in 21-bit fields. A field stays exact while |its sum| < 2^20: at most
 // TRIPLE_CHUNK k values (32 * 255 * 128 < 2^20) are accumulated before the fields are split off
@@ -279,17 +302,23 @@ function packRows3(xs: usize, rowA: usize, rowB: usize, rowC: usize, K2: i32): v
   }
 }
 
-/** Split acc = A + B*2^21 + C*2^42 (|A|, |B|, |C| < 2^20) and add A, B, C to the sums at s. */
+/** Split acc = A + B*2^21 + C*2^42 (|A|, |B|, |C| < 2^20); store (first chunk) or add A, B, C at s. */
 // @ts-ignore: decorator
 @inline
-function splitAdd3(acc: i64, s: usize): void {
+function splitAdd3(acc: i64, s: usize, first: bool): void {
   const a = (acc << 43) >> 43;
   const r = (acc - a) >> 21;
   const b = (r << 43) >> 43;
   const c = (r - b) >> 21;
-  store<i32>(s, load<i32>(s) + <i32>a);
-  store<i32>(s, load<i32>(s, 4) + <i32>b, 4);
-  store<i32>(s, load<i32>(s, 8) + <i32>c, 8);
+  if (first) {
+    store<i32>(s, <i32>a);
+    store<i32>(s, <i32>b, 4);
+    store<i32>(s, <i32>c, 8);
+  } else {
+    store<i32>(s, load<i32>(s) + <i32>a);
+    store<i32>(s, load<i32>(s, 4) + <i32>b, 4);
+    store<i32>(s, load<i32>(s, 8) + <i32>c, 8);
+  }
 }
 
 /** Three pixels (packed in xs) against all OC channels, 4 per pass; outputs at out, +OC, +2OC. */
@@ -303,8 +332,8 @@ function convTripleChannels(
   const oc = <usize>OC;
   for (let c = 0; c < OC; c += 4) {
     let wp = weights + <usize>(c >> 3) * groupBytes + (<usize>(c & 4) << 1);
-    memory.fill(SUMS3, 0, 48);
     for (let x = xs; x < xEnd;) {
+      const first = x == xs;
       let chunkEnd = x + (TRIPLE_CHUNK << 3);
       if (chunkEnd > xEnd) chunkEnd = xEnd;
       let a0: i64 = 0, a1: i64 = 0, a2: i64 = 0, a3: i64 = 0;
@@ -316,20 +345,23 @@ function convTripleChannels(
         a3 += x0 * <i64>load<i8>(wp, 6) + x1 * <i64>load<i8>(wp, 7);
         wp += 16;
       }
-      splitAdd3(a0, SUMS3);
-      splitAdd3(a1, SUMS3 + 12);
-      splitAdd3(a2, SUMS3 + 24);
-      splitAdd3(a3, SUMS3 + 36);
+      splitAdd3(a0, SUMS3, first);
+      splitAdd3(a1, SUMS3 + 12, first);
+      splitAdd3(a2, SUMS3 + 24, first);
+      splitAdd3(a3, SUMS3 + 36, first);
     }
     const n = OC - c < 4 ? OC - c : 4;
     for (let j = 0; j < n; j++) {
       const ch = c + j;
       const bc = load<i32>(bias + (<usize>ch << 2));
+      const f = rqLeftFactor(rq, OCp, ch), m = <i64>rqMultiplier(rq, OCp, ch), sh = rqShift(rq, OCp, ch);
+      const e = <i64>(sh < 0 ? -sh : 0);
+      const h = <i64>1 << e, e1 = e + 1;
       const s = SUMS3 + <usize>j * 12;
       const o = out + <usize>ch;
-      store<i8>(o, <i8>requantizeOne(bc + load<i32>(s), rq, OCp, ch, outZp, actMin, actMax));
-      store<i8>(o + oc, <i8>requantizeOne(bc + load<i32>(s, 4), rq, OCp, ch, outZp, actMin, actMax));
-      store<i8>(o + 2 * oc, <i8>requantizeOne(bc + load<i32>(s, 8), rq, OCp, ch, outZp, actMin, actMax));
+      store<i8>(o, <i8>requantizeWith(bc + load<i32>(s), f, m, h, e1, outZp, actMin, actMax));
+      store<i8>(o + oc, <i8>requantizeWith(bc + load<i32>(s, 4), f, m, h, e1, outZp, actMin, actMax));
+      store<i8>(o + 2 * oc, <i8>requantizeWith(bc + load<i32>(s, 8), f, m, h, e1, outZp, actMin, actMax));
     }
   }
 }
@@ -375,8 +407,11 @@ function storePair(
   const sumA = <i32>acc;
   const sumB = <i32>((acc - <i64>sumA) >> 32);
   const bc = load<i32>(bias + (<usize>c << 2));
-  store<i8>(o, <i8>requantizeOne(bc + sumA, rq, OCp, c, outZp, actMin, actMax));
-  store<i8>(o + OC, <i8>requantizeOne(bc + sumB, rq, OCp, c, outZp, actMin, actMax));
+  const f = rqLeftFactor(rq, OCp, c), m = <i64>rqMultiplier(rq, OCp, c), sh = rqShift(rq, OCp, c);
+  const e = <i64>(sh < 0 ? -sh : 0);
+  const h = <i64>1 << e, e1 = e + 1;
+  store<i8>(o, <i8>requantizeWith(bc + sumA, f, m, h, e1, outZp, actMin, actMax));
+  store<i8>(o + OC, <i8>requantizeWith(bc + sumB, f, m, h, e1, outZp, actMin, actMax));
 }
 
 /** The plain form: one gathered row (K2 i16 values) against all OC channels, 8 at a time. */
