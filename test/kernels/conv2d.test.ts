@@ -35,6 +35,7 @@ export const CASES: [string, CaseShape][] = [
   ["right shift 21 on every channel (last exact case of the fast SIMD requantization)", { kind: "conv", h: 5, w: 5, ic: 16, oc: 16, kh: 3, kw: 3, log2Real: 21.5, jitter: 0.4, biasRange: 2 ** 30 }],
   ["right shift 22 (general SIMD requantization)", { kind: "conv", h: 5, w: 5, ic: 16, oc: 16, kh: 3, kw: 3, log2Real: 22.5, jitter: 0.4, biasRange: 2 ** 31 - 1000 }],
   ["right shifts from 2 to 24 across channels", { kind: "conv", h: 5, w: 5, ic: 24, oc: 16, kh: 3, kw: 3, log2Real: 13, jitter: 22, biasRange: 2 ** 24 }],
+  ["right shifts 30 and 31 (the largest kept) with int32-wide accumulators", { kind: "conv", h: 5, w: 5, ic: 16, oc: 16, kh: 1, kw: 1, log2Real: 30.9, jitter: 1.6, biasRange: 2 ** 31 - 10 ** 6 }],
   ["shift < -31: multiplier flushed to zero", { kind: "conv", h: 4, w: 4, ic: 4, oc: 8, kh: 3, kw: 3, log2Real: 33, jitter: 0.5 }],
   ["large bias near the int32 limits", { kind: "conv", h: 4, w: 4, ic: 16, oc: 8, kh: 3, kw: 3, biasRange: 2147483000, log2Real: 25 }],
 ];
