@@ -209,13 +209,22 @@ function conv2dScalar(p: usize): void {
     if (gPointwise) {
       packPointwise3(xs, gIn + <usize>(m * 3) * <usize>gIC, gIC, gInZp);
     } else {
-      gatherRow(rowA, b, oy, ox);
+      const bA = b, yA = oy, xA = ox;
       if (++ox == OW) { ox = 0; if (++oy == OH) { oy = 0; b++; } }
-      gatherRow(rowB, b, oy, ox);
+      const bB = b, yB = oy, xB = ox;
       if (++ox == OW) { ox = 0; if (++oy == OH) { oy = 0; b++; } }
-      gatherRow(rowC, b, oy, ox);
+      const bC = b, yC = oy, xC = ox;
       if (++ox == OW) { ox = 0; if (++oy == OH) { oy = 0; b++; } }
-      packRows3(xs, rowA, rowB, rowC, K2);
+      const srcA = interiorSource(bA, yA, xA), srcB = interiorSource(bB, yB, xB), srcC = interiorSource(bC, yC, xC);
+      if (srcA != 0 && srcB != 0 && srcC != 0) {
+        // All three interior: pack straight from the input, without the i16 rows.
+        packInterior3(xs, srcA, srcB, srcC);
+      } else {
+        gatherRow(rowA, bA, yA, xA);
+        gatherRow(rowB, bB, yB, xB);
+        gatherRow(rowC, bC, yC, xC);
+        packRows3(xs, rowA, rowB, rowC, K2);
+      }
     }
     convTripleChannels(xs, weights, bias, rq, out, K2, OC, outZp, actMin, actMax);
     out += <usize>OC * 3;
@@ -276,6 +285,37 @@ function requantizeWith(acc: i32, f: i32, m: i64, h: i64, e1: i64, outZp: i32, a
 const TRIPLE_CHUNK = 32;
 /** The int32 sums of a channel quad (4 channels x 3 pixels, channel-major). */
 const SUMS3 = memory.data(48, 16);
+
+/**
+ * The input address of pixel (b, oy, ox)'s first tap when every tap lies inside the input and
+ * its kernel rows are contiguous (dilation 1 along x), else 0 (tensors never sit at address 0).
+ */
+function interiorSource(b: i32, oy: i32, ox: i32): usize {
+  const iy0 = oy * gSH - gPadT, ix0 = ox * gSW - gPadL;
+  if (gDW != 1 || iy0 < 0 || ix0 < 0 || iy0 + (gKH - 1) * gDH >= gH || ix0 + gKW - 1 >= gW) return 0;
+  return gIn + <usize>(((b * gH + iy0) * gW + ix0) * gIC);
+}
+
+/** Three interior pixels (first-tap addresses a, b, c): KH runs of KW*IC values each. */
+function packInterior3(xs: usize, a: usize, b: usize, c: usize): void {
+  const seg = <usize>(gKW * gIC);
+  const step = <usize>(gDH * gW * gIC);
+  const zp = gInZp;
+  let d = xs;
+  for (let ky = 0; ky < gKH; ky++) {
+    for (let j: usize = 0; j < seg; j++) {
+      const va = <i64>(<i32>load<i8>(a + j) - zp);
+      const vb = <i64>(<i32>load<i8>(b + j) - zp);
+      const vc = <i64>(<i32>load<i8>(c + j) - zp);
+      store<i64>(d + (j << 3), va + (vb << 21) + (vc << 42));
+    }
+    d += seg << 3;
+    a += step;
+    b += step;
+    c += step;
+  }
+  if (gK & 1) store<i64>(xs + (<usize>gK << 3), 0);
+}
 
 /** Pointwise: pixels m..m+2 are consecutive input runs of IC values (K2 = IC + IC % 2). */
 // @ts-ignore: decorator
