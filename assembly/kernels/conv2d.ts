@@ -9,9 +9,7 @@
 //   2 bias    int32 [OCp] (zeros when the model has none; entries >= OC are 0)
 //   3 rq      requantization table for OCp channels (assembly/kernels/requantize.ts)
 //   4 output  int8 [N, OH, OW, OC]
-//   5 scratch 16-aligned, max(CONV_ROWS * R, 8*K2 + 3 * R) bytes with R = roundup(2*K2 + 16, 16):
-//     CONV_ROWS im2col rows of R bytes (K2 i16 values plus slack; SIMD path), or K2 i64 pixel-pair
-//     values followed by three such rows (scalar path)
+//   5 scratch CONV_ROWS rows of roundup(2*K2 + 16, 16) bytes (K2 i16 values plus slack), 16-aligned
 //   6 N   7 H   8 W   9 IC   10 OH   11 OW   12 OC   13 KH   14 KW
 //   15 strideH  16 strideW  17 dilationH  18 dilationW  19 padTop  20 padLeft
 //   21 inZp  22 outZp  23 actMin  24 actMax
@@ -28,15 +26,8 @@ import { param } from "../fixedpoint";
 import { conv2dWinograd } from "./conv2d_winograd";
 import {
   requantizeOne, requantize4, requantize4Fast, requantize8, rqConst, narrowClamp8, storeBytes, rqFast, rqLeft,
-  rqRoundZp, rqApprox, approxMagicZp, rqMultiplier, rqShift, RQ_HEADER,
+  rqRoundZp, rqApprox, approxMagicZp,
 } from "./requantize";
-
-/** Column 2^max(shift, 0) of a requantization table (requantize.ts). */
-// @ts-ignore: decorator
-@inline
-function rqLeftFactor(rq: usize, n: i32, c: i32): i32 {
-  return load<i32>(rq + RQ_HEADER + (<usize>n << 4) + (<usize>c << 2));
-}
 
 export function conv2d(p: usize): void {
   // 3x3 stride 1 with transformed weights: Winograd F(2x2, 3x3), exact (conv2d_winograd.ts).
@@ -171,22 +162,14 @@ function zeroI16(dst: usize, n: i32): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Scalar path. Two output pixels A and B share every 64-bit multiply: the im2col value pair is
-// packed as X = a + b * 2^32 (i64, both sign-extended), so X * w = a*w + (b*w) * 2^32 and an i64
-// accumulator sums both pixels' dot products at once (x64 and RV64 have 64-bit multipliers; the
-// 32-bit loop did one MAC per multiply). The sums are split exactly while |Σ a*w| < 2^31 (no
-// bias in the accumulator): low word = Σ a*w, (acc - low) >> 32 = Σ b*w. With |x - inZp| <= 255
-// and |w| <= 128 that holds for K2 <= PAIR_MAX_K2; larger K, and the last pixel of an odd count,
-// use the plain one-pixel loop (convPixelPlain), the reference form of this kernel.
-const PAIR_MAX_K2 = 65792; // 65792 * 255 * 128 < 2^31
-
+// Scalar path: one gathered row per output pixel, then dot products with 8 channels at a time.
 function conv2dScalar(p: usize): void {
   loadGeometry(p);
   const weights = <usize>param(p, 1);
   const bias = <usize>param(p, 2);
   const rq = <usize>param(p, 3);
   const output = <usize>param(p, 4);
-  const scratch = <usize>param(p, 5);
+  const row = <usize>param(p, 5);
   const N = param(p, 6);
   const OH = param(p, 10);
   const OW = param(p, 11);
@@ -194,302 +177,47 @@ function conv2dScalar(p: usize): void {
   const outZp = param(p, 22);
   const actMin = param(p, 23);
   const actMax = param(p, 24);
-  const K2 = gK2;
-  const M = N * OH * OW;
-  const triples = M / 3;
-  const pairs = K2 <= PAIR_MAX_K2 ? (M - triples * 3) >> 1 : 0;
-  const xs = scratch; // K2 packed i64 values
-  const rowBytes = ((<usize>K2 << 1) + 31) & ~15;
-  const rowA = xs + (<usize>K2 << 3);
-  const rowB = rowA + rowBytes;
-  const rowC = rowB + rowBytes;
-  let b = 0, oy = 0, ox = 0;
+  const OCp = (OC + 7) & ~7;
+  const KP = gK2 >> 1;
   let out = output;
-  for (let m = 0; m < triples; m++) {
-    if (gPointwise) {
-      packPointwise3(xs, gIn + <usize>(m * 3) * <usize>gIC, gIC, gInZp);
-    } else {
-      const bA = b, yA = oy, xA = ox;
-      if (++ox == OW) { ox = 0; if (++oy == OH) { oy = 0; b++; } }
-      const bB = b, yB = oy, xB = ox;
-      if (++ox == OW) { ox = 0; if (++oy == OH) { oy = 0; b++; } }
-      const bC = b, yC = oy, xC = ox;
-      if (++ox == OW) { ox = 0; if (++oy == OH) { oy = 0; b++; } }
-      const srcA = interiorSource(bA, yA, xA), srcB = interiorSource(bB, yB, xB), srcC = interiorSource(bC, yC, xC);
-      if (srcA != 0 && srcB != 0 && srcC != 0) {
-        // All three interior: pack straight from the input, without the i16 rows.
-        packInterior3(xs, srcA, srcB, srcC);
-      } else {
-        gatherRow(rowA, bA, yA, xA);
-        gatherRow(rowB, bB, yB, xB);
-        gatherRow(rowC, bC, yC, xC);
-        packRows3(xs, rowA, rowB, rowC, K2);
+  for (let b = 0; b < N; b++) {
+    for (let oy = 0; oy < OH; oy++) {
+      for (let ox = 0; ox < OW; ox++) {
+        gatherRow(row, b, oy, ox);
+        // Eight output channels at a time: each weight block (16 bytes) is read once.
+        let wp = weights;
+        for (let g = 0; g < OC; g += 8) {
+          const bg = bias + (<usize>g << 2);
+          let a0 = load<i32>(bg), a1 = load<i32>(bg, 4), a2 = load<i32>(bg, 8), a3 = load<i32>(bg, 12);
+          let a4 = load<i32>(bg, 16), a5 = load<i32>(bg, 20), a6 = load<i32>(bg, 24), a7 = load<i32>(bg, 28);
+          let x = row;
+          for (let q = 0; q < KP; q++) {
+            const x0 = <i32>load<i16>(x), x1 = <i32>load<i16>(x, 2);
+            a0 += x0 * <i32>load<i8>(wp) + x1 * <i32>load<i8>(wp, 1);
+            a1 += x0 * <i32>load<i8>(wp, 2) + x1 * <i32>load<i8>(wp, 3);
+            a2 += x0 * <i32>load<i8>(wp, 4) + x1 * <i32>load<i8>(wp, 5);
+            a3 += x0 * <i32>load<i8>(wp, 6) + x1 * <i32>load<i8>(wp, 7);
+            a4 += x0 * <i32>load<i8>(wp, 8) + x1 * <i32>load<i8>(wp, 9);
+            a5 += x0 * <i32>load<i8>(wp, 10) + x1 * <i32>load<i8>(wp, 11);
+            a6 += x0 * <i32>load<i8>(wp, 12) + x1 * <i32>load<i8>(wp, 13);
+            a7 += x0 * <i32>load<i8>(wp, 14) + x1 * <i32>load<i8>(wp, 15);
+            x += 4;
+            wp += 16;
+          }
+          const n = OC - g;
+          const o = out + <usize>g;
+          store<i8>(o, <i8>requantizeOne(a0, rq, OCp, g, outZp, actMin, actMax));
+          if (n > 1) store<i8>(o, <i8>requantizeOne(a1, rq, OCp, g + 1, outZp, actMin, actMax), 1);
+          if (n > 2) store<i8>(o, <i8>requantizeOne(a2, rq, OCp, g + 2, outZp, actMin, actMax), 2);
+          if (n > 3) store<i8>(o, <i8>requantizeOne(a3, rq, OCp, g + 3, outZp, actMin, actMax), 3);
+          if (n > 4) store<i8>(o, <i8>requantizeOne(a4, rq, OCp, g + 4, outZp, actMin, actMax), 4);
+          if (n > 5) store<i8>(o, <i8>requantizeOne(a5, rq, OCp, g + 5, outZp, actMin, actMax), 5);
+          if (n > 6) store<i8>(o, <i8>requantizeOne(a6, rq, OCp, g + 6, outZp, actMin, actMax), 6);
+          if (n > 7) store<i8>(o, <i8>requantizeOne(a7, rq, OCp, g + 7, outZp, actMin, actMax), 7);
+        }
+        out += <usize>OC;
       }
     }
-    convTripleChannels(xs, weights, bias, rq, out, K2, OC, outZp, actMin, actMax);
-    out += <usize>OC * 3;
-  }
-  // At most one pair is left (M % 3 == 2); its first pixel, whatever the path above.
-  const m0 = triples * 3;
-  b = m0 / (OH * OW);
-  oy = (m0 % (OH * OW)) / OW;
-  ox = m0 % OW;
-  for (let m = 0; m < pairs; m++) {
-    gatherRow(rowA, b, oy, ox);
-    if (++ox == OW) { ox = 0; if (++oy == OH) { oy = 0; b++; } }
-    gatherRow(rowB, b, oy, ox);
-    if (++ox == OW) { ox = 0; if (++oy == OH) { oy = 0; b++; } }
-    packRows(xs, rowA, rowB, K2);
-    convPairChannels(xs, weights, bias, rq, out, K2, OC, outZp, actMin, actMax);
-    out += <usize>OC << 1;
-  }
-  // The rest one pixel at a time (the last pixel of an odd count, or all when K is huge).
-  for (let m = triples * 3 + (pairs << 1); m < M; m++) {
-    const pb = m / (OH * OW), r = m % (OH * OW);
-    gatherRow(rowA, pb, r / OW, r % OW);
-    convPixelPlain(rowA, weights, bias, rq, out, K2, OC, outZp, actMin, actMax);
-    out += <usize>OC;
-  }
-}
-
-// @ts-ignore: decorator
-@inline
-function packRows(xs: usize, rowA: usize, rowB: usize, K2: i32): void {
-  for (let k = 0; k < K2; k++) {
-    const a = <i64>load<i16>(rowA + (<usize>k << 1));
-    const b = <i64>load<i16>(rowB + (<usize>k << 1));
-    store<i64>(xs + (<usize>k << 3), a + (b << 32));
-  }
-}
-
-/**
- * requantizeOne (requantize.ts) with the channel's constants loaded once for several pixels:
- * f = 2^left, m the multiplier, e = max(-shift, 0) as h = 2^e and e1 = e + 1. Same bits: with
- * s = (acc*f*m + 2^30) >> 31, TFLite's RoundingDivideByPOT(s, e) (half away from zero) is
- * (2s + 2^e - (s < 0)) >> (e + 1) for every e >= 0 (for e = 0 it gives s; for e >= 1 the
- * numerator differs from the floor form (s + 2^(e-1) - (s < 0)) >> e only by an odd 1 / 2^(e+1)
- * step, which cannot cross a multiple). The i32 wrap of acc*f and of "+ outZp" are kept.
- */
-// @ts-ignore: decorator
-@inline
-function requantizeWith(acc: i32, f: i32, m: i64, h: i64, e1: i64, outZp: i32, actMin: i32, actMax: i32): i32 {
-  const s2 = ((<i64>(acc * f) * m + (1 << 30)) >> 31) << 1;
-  const v = <i32>((s2 + h + (s2 >> 63)) >> e1) + outZp;
-  return v < actMin ? actMin : v > actMax ? actMax : v;
-}
-
-// Three pixels A, B, C per 64-bit multiply: X = a + b * 2^21 + c * 2^42, so X * w sums the
-// three products in 21-bit fields. A field stays exact while |its sum| < 2^20: at most
-// TRIPLE_CHUNK k values (32 * 255 * 128 < 2^20) are accumulated before the fields are split off
-// (splitAdd3) and added to int32 sums (wrapping, like the plain loop).
-const TRIPLE_CHUNK = 32;
-/** The int32 sums of a channel quad (4 channels x 3 pixels, channel-major). */
-const SUMS3 = memory.data(48, 16);
-
-/**
- * The input address of pixel (b, oy, ox)'s first tap when every tap lies inside the input and
- * its kernel rows are contiguous (dilation 1 along x), else 0 (tensors never sit at address 0).
- */
-function interiorSource(b: i32, oy: i32, ox: i32): usize {
-  const iy0 = oy * gSH - gPadT, ix0 = ox * gSW - gPadL;
-  if (gDW != 1 || iy0 < 0 || ix0 < 0 || iy0 + (gKH - 1) * gDH >= gH || ix0 + gKW - 1 >= gW) return 0;
-  return gIn + <usize>(((b * gH + iy0) * gW + ix0) * gIC);
-}
-
-/** Three interior pixels (first-tap addresses a, b, c): KH runs of KW*IC values each. */
-function packInterior3(xs: usize, a: usize, b: usize, c: usize): void {
-  const seg = <usize>(gKW * gIC);
-  const step = <usize>(gDH * gW * gIC);
-  const zp = gInZp;
-  let d = xs;
-  for (let ky = 0; ky < gKH; ky++) {
-    for (let j: usize = 0; j < seg; j++) {
-      const va = <i64>(<i32>load<i8>(a + j) - zp);
-      const vb = <i64>(<i32>load<i8>(b + j) - zp);
-      const vc = <i64>(<i32>load<i8>(c + j) - zp);
-      store<i64>(d + (j << 3), va + (vb << 21) + (vc << 42));
-    }
-    d += seg << 3;
-    a += step;
-    b += step;
-    c += step;
-  }
-  if (gK & 1) store<i64>(xs + (<usize>gK << 3), 0);
-}
-
-/** Pointwise: pixels m..m+2 are consecutive input runs of IC values (K2 = IC + IC % 2). */
-// @ts-ignore: decorator
-@inline
-function packPointwise3(xs: usize, src: usize, IC: i32, zp: i32): void {
-  const srcB = src + <usize>IC, srcC = srcB + <usize>IC;
-  for (let k = 0; k < IC; k++) {
-    const a = <i64>(<i32>load<i8>(src + <usize>k) - zp);
-    const b = <i64>(<i32>load<i8>(srcB + <usize>k) - zp);
-    const c = <i64>(<i32>load<i8>(srcC + <usize>k) - zp);
-    store<i64>(xs + (<usize>k << 3), a + (b << 21) + (c << 42));
-  }
-  if (IC & 1) store<i64>(xs + (<usize>IC << 3), 0);
-}
-
-// @ts-ignore: decorator
-@inline
-function packRows3(xs: usize, rowA: usize, rowB: usize, rowC: usize, K2: i32): void {
-  for (let k = 0; k < K2; k++) {
-    const a = <i64>load<i16>(rowA + (<usize>k << 1));
-    const b = <i64>load<i16>(rowB + (<usize>k << 1));
-    const c = <i64>load<i16>(rowC + (<usize>k << 1));
-    store<i64>(xs + (<usize>k << 3), a + (b << 21) + (c << 42));
-  }
-}
-
-/** Split acc = A + B*2^21 + C*2^42 (|A|, |B|, |C| < 2^20); store (first chunk) or add A, B, C at s. */
-// @ts-ignore: decorator
-@inline
-function splitAdd3(acc: i64, s: usize, first: bool): void {
-  const a = (acc << 43) >> 43;
-  const r = (acc - a) >> 21;
-  const b = (r << 43) >> 43;
-  const c = (r - b) >> 21;
-  if (first) {
-    store<i32>(s, <i32>a);
-    store<i32>(s, <i32>b, 4);
-    store<i32>(s, <i32>c, 8);
-  } else {
-    store<i32>(s, load<i32>(s) + <i32>a);
-    store<i32>(s, load<i32>(s, 4) + <i32>b, 4);
-    store<i32>(s, load<i32>(s, 8) + <i32>c, 8);
-  }
-}
-
-/** Three pixels (packed in xs) against all OC channels, 4 per pass; outputs at out, +OC, +2OC. */
-function convTripleChannels(
-  xs: usize, weights: usize, bias: usize, rq: usize, out: usize, K2: i32, OC: i32,
-  outZp: i32, actMin: i32, actMax: i32,
-): void {
-  const OCp = (OC + 7) & ~7;
-  const groupBytes = <usize>K2 << 3;
-  const xEnd = xs + (<usize>K2 << 3);
-  const oc = <usize>OC;
-  for (let c = 0; c < OC; c += 4) {
-    let wp = weights + <usize>(c >> 3) * groupBytes + (<usize>(c & 4) << 1);
-    for (let x = xs; x < xEnd;) {
-      const first = x == xs;
-      let chunkEnd = x + (TRIPLE_CHUNK << 3);
-      if (chunkEnd > xEnd) chunkEnd = xEnd;
-      let a0: i64 = 0, a1: i64 = 0, a2: i64 = 0, a3: i64 = 0;
-      for (; x < chunkEnd; x += 16) {
-        const x0 = load<i64>(x), x1 = load<i64>(x, 8);
-        a0 += x0 * <i64>load<i8>(wp) + x1 * <i64>load<i8>(wp, 1);
-        a1 += x0 * <i64>load<i8>(wp, 2) + x1 * <i64>load<i8>(wp, 3);
-        a2 += x0 * <i64>load<i8>(wp, 4) + x1 * <i64>load<i8>(wp, 5);
-        a3 += x0 * <i64>load<i8>(wp, 6) + x1 * <i64>load<i8>(wp, 7);
-        wp += 16;
-      }
-      splitAdd3(a0, SUMS3, first);
-      splitAdd3(a1, SUMS3 + 12, first);
-      splitAdd3(a2, SUMS3 + 24, first);
-      splitAdd3(a3, SUMS3 + 36, first);
-    }
-    const n = OC - c < 4 ? OC - c : 4;
-    for (let j = 0; j < n; j++) {
-      const ch = c + j;
-      const bc = load<i32>(bias + (<usize>ch << 2));
-      const f = rqLeftFactor(rq, OCp, ch), m = <i64>rqMultiplier(rq, OCp, ch), sh = rqShift(rq, OCp, ch);
-      const e = <i64>(sh < 0 ? -sh : 0);
-      const h = <i64>1 << e, e1 = e + 1;
-      const s = SUMS3 + <usize>j * 12;
-      const o = out + <usize>ch;
-      store<i8>(o, <i8>requantizeWith(bc + load<i32>(s), f, m, h, e1, outZp, actMin, actMax));
-      store<i8>(o + oc, <i8>requantizeWith(bc + load<i32>(s, 4), f, m, h, e1, outZp, actMin, actMax));
-      store<i8>(o + 2 * oc, <i8>requantizeWith(bc + load<i32>(s, 8), f, m, h, e1, outZp, actMin, actMax));
-    }
-  }
-}
-
-/**
- * Both pixels of the packed pairs `xs` against all OC channels, 4 channels per pass (half a
- * weight group: 4 i64 accumulators keep the loop inside x64's registers), results to out
- * (pixel A) and out + OC (pixel B).
- */
-function convPairChannels(
-  xs: usize, weights: usize, bias: usize, rq: usize, out: usize, K2: i32, OC: i32,
-  outZp: i32, actMin: i32, actMax: i32,
-): void {
-  const OCp = (OC + 7) & ~7;
-  const groupBytes = <usize>K2 << 3; // K2/2 blocks of 16 bytes
-  const xEnd = xs + (<usize>K2 << 3);
-  for (let c = 0; c < OC; c += 4) {
-    let wp = weights + <usize>(c >> 3) * groupBytes + (<usize>(c & 4) << 1);
-    let a0: i64 = 0, a1: i64 = 0, a2: i64 = 0, a3: i64 = 0;
-    for (let x = xs; x < xEnd; x += 16) {
-      const x0 = load<i64>(x), x1 = load<i64>(x, 8);
-      a0 += x0 * <i64>load<i8>(wp) + x1 * <i64>load<i8>(wp, 1);
-      a1 += x0 * <i64>load<i8>(wp, 2) + x1 * <i64>load<i8>(wp, 3);
-      a2 += x0 * <i64>load<i8>(wp, 4) + x1 * <i64>load<i8>(wp, 5);
-      a3 += x0 * <i64>load<i8>(wp, 6) + x1 * <i64>load<i8>(wp, 7);
-      wp += 16;
-    }
-    const n = OC - c;
-    const o = out + <usize>c;
-    storePair(a0, o, <usize>OC, bias, rq, OCp, c, outZp, actMin, actMax);
-    if (n > 1) storePair(a1, o + 1, <usize>OC, bias, rq, OCp, c + 1, outZp, actMin, actMax);
-    if (n > 2) storePair(a2, o + 2, <usize>OC, bias, rq, OCp, c + 2, outZp, actMin, actMax);
-    if (n > 3) storePair(a3, o + 3, <usize>OC, bias, rq, OCp, c + 3, outZp, actMin, actMax);
-  }
-}
-
-/** Split a packed accumulator (see above), add the bias, requantize and store both pixels. */
-// @ts-ignore: decorator
-@inline
-function storePair(
-  acc: i64, o: usize, OC: usize, bias: usize, rq: usize, OCp: i32, c: i32, outZp: i32, actMin: i32, actMax: i32,
-): void {
-  const sumA = <i32>acc;
-  const sumB = <i32>((acc - <i64>sumA) >> 32);
-  const bc = load<i32>(bias + (<usize>c << 2));
-  const f = rqLeftFactor(rq, OCp, c), m = <i64>rqMultiplier(rq, OCp, c), sh = rqShift(rq, OCp, c);
-  const e = <i64>(sh < 0 ? -sh : 0);
-  const h = <i64>1 << e, e1 = e + 1;
-  store<i8>(o, <i8>requantizeWith(bc + sumA, f, m, h, e1, outZp, actMin, actMax));
-  store<i8>(o + OC, <i8>requantizeWith(bc + sumB, f, m, h, e1, outZp, actMin, actMax));
-}
-
-/** The plain form: one gathered row (K2 i16 values) against all OC channels, 8 at a time. */
-function convPixelPlain(
-  row: usize, weights: usize, bias: usize, rq: usize, out: usize, K2: i32, OC: i32,
-  outZp: i32, actMin: i32, actMax: i32,
-): void {
-  const OCp = (OC + 7) & ~7;
-  const KP = K2 >> 1;
-  let wp = weights;
-  for (let g = 0; g < OC; g += 8) {
-    const bg = bias + (<usize>g << 2);
-    let a0 = load<i32>(bg), a1 = load<i32>(bg, 4), a2 = load<i32>(bg, 8), a3 = load<i32>(bg, 12);
-    let a4 = load<i32>(bg, 16), a5 = load<i32>(bg, 20), a6 = load<i32>(bg, 24), a7 = load<i32>(bg, 28);
-    let x = row;
-    for (let q = 0; q < KP; q++) {
-      const x0 = <i32>load<i16>(x), x1 = <i32>load<i16>(x, 2);
-      a0 += x0 * <i32>load<i8>(wp) + x1 * <i32>load<i8>(wp, 1);
-      a1 += x0 * <i32>load<i8>(wp, 2) + x1 * <i32>load<i8>(wp, 3);
-      a2 += x0 * <i32>load<i8>(wp, 4) + x1 * <i32>load<i8>(wp, 5);
-      a3 += x0 * <i32>load<i8>(wp, 6) + x1 * <i32>load<i8>(wp, 7);
-      a4 += x0 * <i32>load<i8>(wp, 8) + x1 * <i32>load<i8>(wp, 9);
-      a5 += x0 * <i32>load<i8>(wp, 10) + x1 * <i32>load<i8>(wp, 11);
-      a6 += x0 * <i32>load<i8>(wp, 12) + x1 * <i32>load<i8>(wp, 13);
-      a7 += x0 * <i32>load<i8>(wp, 14) + x1 * <i32>load<i8>(wp, 15);
-      x += 4;
-      wp += 16;
-    }
-    const n = OC - g;
-    const o = out + <usize>g;
-    store<i8>(o, <i8>requantizeOne(a0, rq, OCp, g, outZp, actMin, actMax));
-    if (n > 1) store<i8>(o, <i8>requantizeOne(a1, rq, OCp, g + 1, outZp, actMin, actMax), 1);
-    if (n > 2) store<i8>(o, <i8>requantizeOne(a2, rq, OCp, g + 2, outZp, actMin, actMax), 2);
-    if (n > 3) store<i8>(o, <i8>requantizeOne(a3, rq, OCp, g + 3, outZp, actMin, actMax), 3);
-    if (n > 4) store<i8>(o, <i8>requantizeOne(a4, rq, OCp, g + 4, outZp, actMin, actMax), 4);
-    if (n > 5) store<i8>(o, <i8>requantizeOne(a5, rq, OCp, g + 5, outZp, actMin, actMax), 5);
-    if (n > 6) store<i8>(o, <i8>requantizeOne(a6, rq, OCp, g + 6, outZp, actMin, actMax), 6);
-    if (n > 7) store<i8>(o, <i8>requantizeOne(a7, rq, OCp, g + 7, outZp, actMin, actMax), 7);
   }
 }
 

@@ -97,7 +97,7 @@ export const prepareConv2d: OpPrepare = (ctx) => {
     return s;
   });
   const rqBlob = ctx.constBlob(requantTable(inQ.scale, wScales, outQ.scale, accBound));
-  // CONV_ROWS i16 im2col rows of K2 values plus 16 bytes of slack each (the SIMD path).
+  // CONV_ROWS i16 im2col rows of K2 values plus 16 bytes of slack each (the scalar path uses one).
   // Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (exact; the scratch holds its
   // transformed input rows and products instead).
   const winogradApplies = ctx.winograd === true && KH === 3 && KW === 3 && g.strideH === 1 && g.strideW === 1 &&
@@ -107,10 +107,7 @@ export const prepareConv2d: OpPrepare = (ctx) => {
   const winogradBlob = winograd ? ctx.constBlob(new Uint8Array(winograd.buffer)) : null;
   // The direct path's packed weights, unless the Winograd path replaces it.
   const packed = winograd ? null : ctx.constBlob(new Uint8Array(packConvWeights(w, OC, K).buffer));
-  // The scalar build's packed-pixel paths (assembly/kernels/conv2d.ts) use K2 i64 values plus
-  // three of those rows instead.
-  const rowBytes = roundUp(2 * K2 + 16, 16);
-  const im2colBytes = Math.max(CONV_ROWS * rowBytes, 8 * K2 + 3 * rowBytes);
+  const im2colBytes = CONV_ROWS * roundUp(2 * K2 + 16, 16);
   const winogradBytes = winograd ? 16 * WINOGRAD_TILES * (2 * IC) + 16 * WINOGRAD_TILES * 32 : 0;
   const scratch = ctx.scratch(Math.max(im2colBytes, winogradBytes), 16);
 
