@@ -155,11 +155,9 @@ for (const build of BUILDS) {
 }
 
 /**
- * 1x1 conv at the scalar build's packed-pixel bounds (conv2d.ts): K = 65792 = PAIR_MAX_K2, and
- * |x - zp| = 255 with |w| = 128 everywhere make each pixel's sum reach 255 * 128 * K =
- * 2147450880, just under 2^31, with both signs (the pair split), and every 32-value chunk of the
- * three-pixel path reach 32 * 255 * 128, just under its 2^20 field bound. Five pixels: one
- * triple and one pair.
+ * 1x1 conv with accumulators near the int32 limit: K = 65792, |x - zp| = 255 and |w| = 128
+ * everywhere make a pixel's sum reach 255 * 128 * K = 2147450880, just under 2^31, with both
+ * signs and near zero, on five pixels.
  */
 function pairBoundSpec(): ConvSpec {
   const ic = 65792, px = 5;
@@ -179,7 +177,7 @@ function pairBoundSpec(): ConvSpec {
 }
 
 for (const build of BUILDS) {
-  it(`CONV_2D accumulators at the packed-pixel bounds on the ${build} build`, () => {
+  it(`CONV_2D accumulators near the int32 limit (K = 65792) on the ${build} build`, () => {
     const spec = pairBoundSpec();
     const ref = referenceConv2d(spec);
     expect(new Set(ref.data).size, "the case should not saturate to one value").toBeGreaterThan(3);
