@@ -25,8 +25,8 @@
 import { param } from "../fixedpoint";
 import { conv2dWinograd } from "./conv2d_winograd";
 import {
-  requantizeOne, requantize4, requantize4Fast, requantize8, rqConst, narrowClamp8, storeBytes, rqFast, rqLeft,
-  rqRoundZp, rqApprox, approxMagicZp,
+  requantizeOne, requantize4, requantize4Fast, rqConst, narrowClamp8, storeBytes, storeBytesHigh, rqFast, rqLeft,
+  rqRoundZp, rqApprox, approxMagicZp, approxConst, approxY, approxFrac, approxValue,
 } from "./requantize";
 
 export function conv2d(p: usize): void {
@@ -244,7 +244,9 @@ function conv2dSimd(p: usize): void {
   const actMax = i16x8.splat(<i16>param(p, 24));
   const fast = rqFast(rq), left = rqLeft(rq), roundZp = rqRoundZp(rq, outZpS);
   const approx = rqApprox(rq), magicZp = approxMagicZp(outZpS);
+  const actMin8 = i8x16.splat(<i8>param(p, 23)), actMax8 = i8x16.splat(<i8>param(p, 24));
   const packedRows = gPointwise && (gK & 1) == 0;
+  const panel = gPointwise && (gK & 7) == 0;
   const rowBytes = packedRows ? <usize>gK2 << 1 : ((<usize>gK2 << 1) + 31) & ~15;
   const row0 = scratch, row1 = row0 + rowBytes, row2 = row1 + rowBytes, row3 = row2 + rowBytes;
   const M = N * OH * OW;
@@ -271,7 +273,31 @@ function conv2dSimd(p: usize): void {
   for (let m = 0; m < M; m += CONV_ROWS) {
     const rows = M - m < CONV_ROWS ? M - m : CONV_ROWS;
     // Rows past the last pixel keep stale values: their results are computed, not stored.
-    if (packedRows) {
+    const usePanel = panel && rows > 1;
+    if (usePanel) {
+      // Pointwise, K a multiple of 8: the tile's four pixels (the last repeated past the end)
+      // as a panel of k-pairs, [pair q of pixel 0..3] per 16 bytes.
+      const p0 = gIn + <usize>m * <usize>gK;
+      const p1 = rows > 1 ? p0 + <usize>gK : p0;
+      const p2 = rows > 2 ? p1 + <usize>gK : p1;
+      const p3 = rows > 3 ? p2 + <usize>gK : p2;
+      let d = row0;
+      for (let k = 0; k < gK; k += 8) {
+        const r0 = i16x8.sub(v128.load8x8_s(p0 + <usize>k), zv);
+        const r1 = i16x8.sub(v128.load8x8_s(p1 + <usize>k), zv);
+        const r2 = i16x8.sub(v128.load8x8_s(p2 + <usize>k), zv);
+        const r3 = i16x8.sub(v128.load8x8_s(p3 + <usize>k), zv);
+        const t0 = v128.shuffle<i32>(r0, r1, 0, 4, 1, 5);
+        const t1 = v128.shuffle<i32>(r2, r3, 0, 4, 1, 5);
+        const t2 = v128.shuffle<i32>(r0, r1, 2, 6, 3, 7);
+        const t3 = v128.shuffle<i32>(r2, r3, 2, 6, 3, 7);
+        v128.store(d, v128.shuffle<i32>(t0, t1, 0, 1, 4, 5));
+        v128.store(d, v128.shuffle<i32>(t0, t1, 2, 3, 6, 7), 16);
+        v128.store(d, v128.shuffle<i32>(t2, t3, 0, 1, 4, 5), 32);
+        v128.store(d, v128.shuffle<i32>(t2, t3, 2, 3, 6, 7), 48);
+        d += 64;
+      }
+    } else if (packedRows) {
       // Pointwise with even K: the tile's rows are one contiguous run of input pixels.
       widen(row0, gIn + <usize>m * <usize>gK, rows * gK, gInZp);
     } else {
@@ -319,7 +345,27 @@ function conv2dSimd(p: usize): void {
       let a1 = a0, a2 = a0, a3 = a0;
       let b1 = b0, b2 = b0, b3 = b0;
       let xo: usize = 0;
-      if (rows == 1) {
+      if (usePanel) {
+        let pp = row0;
+        for (let q = 0; q < KP; q++) {
+          const wlo = v128.load8x8_s(wp);
+          const whi = v128.load8x8_s(wp, 8);
+          const x0 = v128.load32_splat(pp);
+          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(x0, wlo));
+          b0 = i32x4.add(b0, i32x4.dot_i16x8_s(x0, whi));
+          const x1 = v128.load32_splat(pp, 4);
+          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(x1, wlo));
+          b1 = i32x4.add(b1, i32x4.dot_i16x8_s(x1, whi));
+          const x2 = v128.load32_splat(pp, 8);
+          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(x2, wlo));
+          b2 = i32x4.add(b2, i32x4.dot_i16x8_s(x2, whi));
+          const x3 = v128.load32_splat(pp, 12);
+          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(x3, wlo));
+          b3 = i32x4.add(b3, i32x4.dot_i16x8_s(x3, whi));
+          pp += 16;
+          wp += 16;
+        }
+      } else if (rows == 1) {
         // A lone last pixel (e.g. 3x3 maps: 9 = 4 + 4 + 1): one row, not four.
         for (let q = 0; q < KP; q++) {
           const x0 = v128.load32_splat(row0 + xo);
@@ -349,21 +395,31 @@ function conv2dSimd(p: usize): void {
       const n = OC - g < 8 ? OC - g : 8;
       let dst = out0 + <usize>g;
       if (approx) {
-        // Float32 path (requantize.ts), the exact path for any pixel with an untrusted lane.
-        storeBytes(dst, requantize8(a0, b0, rq, OCp, g, true, magicZp, fast, left, roundZp, outZp, actMin, actMax), n);
-        if (rows > 1) {
-          dst += <usize>OC;
-          storeBytes(dst, requantize8(a1, b1, rq, OCp, g, true, magicZp, fast, left, roundZp, outZp, actMin, actMax), n);
+        // Float32 path (requantize.ts) for the whole tile; the exact path below when any of its
+        // lanes is untrusted (~3% of tiles). Rows past the last pixel are computed, not stored.
+        const sa = approxConst(rq, OCp, g, 0), sb = approxConst(rq, OCp, g + 4, 0);
+        const ha = approxConst(rq, OCp, g, 1), hb = approxConst(rq, OCp, g + 4, 1);
+        const ya0 = approxY(a0, sa, ha, magicZp), yb0 = approxY(b0, sb, hb, magicZp);
+        const ya1 = approxY(a1, sa, ha, magicZp), yb1 = approxY(b1, sb, hb, magicZp);
+        const ya2 = approxY(a2, sa, ha, magicZp), yb2 = approxY(b2, sb, hb, magicZp);
+        const ya3 = approxY(a3, sa, ha, magicZp), yb3 = approxY(b3, sb, hb, magicZp);
+        const f01 = i32x4.min_u(i32x4.min_u(approxFrac(ya0), approxFrac(yb0)), i32x4.min_u(approxFrac(ya1), approxFrac(yb1)));
+        const f23 = i32x4.min_u(i32x4.min_u(approxFrac(ya2), approxFrac(yb2)), i32x4.min_u(approxFrac(ya3), approxFrac(yb3)));
+        if (i32x4.all_true(i32x4.min_u(f01, f23))) {
+          // Rows 0 and 1 in one vector, 2 and 3 in another; the i8 narrowing saturates, which
+          // keeps the order, so clamping after it is the same.
+          const v01 = i8x16.min_s(i8x16.max_s(i8x16.narrow_i16x8_s(
+            i16x8.narrow_i32x4_s(approxValue(ya0), approxValue(yb0)),
+            i16x8.narrow_i32x4_s(approxValue(ya1), approxValue(yb1))), actMin8), actMax8);
+          const v23 = i8x16.min_s(i8x16.max_s(i8x16.narrow_i16x8_s(
+            i16x8.narrow_i32x4_s(approxValue(ya2), approxValue(yb2)),
+            i16x8.narrow_i32x4_s(approxValue(ya3), approxValue(yb3))), actMin8), actMax8);
+          storeBytes(dst, v01, n);
+          if (rows > 1) storeBytesHigh(dst + <usize>OC, v01, n);
+          if (rows > 2) storeBytes(dst + <usize>(2 * OC), v23, n);
+          if (rows > 3) storeBytesHigh(dst + <usize>(3 * OC), v23, n);
+          continue;
         }
-        if (rows > 2) {
-          dst += <usize>OC;
-          storeBytes(dst, requantize8(a2, b2, rq, OCp, g, true, magicZp, fast, left, roundZp, outZp, actMin, actMax), n);
-        }
-        if (rows > 3) {
-          dst += <usize>OC;
-          storeBytes(dst, requantize8(a3, b3, rq, OCp, g, true, magicZp, fast, left, roundZp, outZp, actMin, actMax), n);
-        }
-        continue;
       }
       if (fast) {
         // The channel constants once for the four pixels.

@@ -463,7 +463,7 @@ function sweepRow3x3(
       let done = false;
       if (approx) {
         v = approx8(a0, a1, v128.load(blk, 192), v128.load(blk, 208), v128.load(blk, 224), v128.load(blk, 240), magicZp,
-          approxK(0), approxK(1), approxK(2), approxK(3), actMin, actMax);
+          actMin, actMax);
         done = approxTrustedAll(v);
       }
       if (!done) {

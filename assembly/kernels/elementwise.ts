@@ -208,7 +208,7 @@ function addSimd(p: usize): void {
     const sl = i32x4.add(rescaleInput(dl1, k(2), k(3), k(4), k(5), e1), rescaleInput(dl2, k(6), k(7), k(8), k(9), e2));
     const sh = i32x4.add(rescaleInput(dh1, k(2), k(3), k(4), k(5), e1), rescaleInput(dh2, k(6), k(7), k(8), k(9), e2));
     if (approx) {
-      const v = approx8(sl, sh, k(10), k(10), k(11), k(11), k(12), approxK(0), approxK(1), approxK(2), approxK(3), k(13), k(14));
+      const v = approx8(sl, sh, k(10), k(10), k(11), k(11), k(12), k(13), k(14));
       if (approxTrustedAll(v)) { v128.store64_lane(out + <usize>i, v, 0); continue; }
     }
     const ql = requantize4(sl, om, os, oz, lo, hi);

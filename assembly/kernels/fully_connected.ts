@@ -149,8 +149,7 @@ function storeRow8(a: v128, b: v128, dst: usize, n: i32, c: i32, uniform: bool, 
     let q: v128;
     if (approx) {
       const fs = v128.load(FC_K), fh = v128.load(FC_K, 16);
-      q = approx8(a, b, fs, fs, fh, fh, v128.load(FC_K, 32), approxK(0), approxK(1), approxK(2), approxK(3),
-        v128.load(FC_K, 48), v128.load(FC_K, 64));
+      q = approx8(a, b, fs, fs, fh, fh, v128.load(FC_K, 32), v128.load(FC_K, 48), v128.load(FC_K, 64));
       if (!approxTrustedAll(q)) {
         const h = i16x8.narrow_i32x4_s(requantize4(a, m0, sh0, zp, lo, hi), requantize4(b, m0, sh0, zp, lo, hi));
         q = i8x16.narrow_i16x8_s(h, h);

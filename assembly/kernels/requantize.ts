@@ -167,6 +167,14 @@ export function storeBytes(dst: usize, v: v128, count: i32): void {
   }
 }
 
+/** Store the first `count` (1..8) bytes of v's high half at dst. */
+// @ts-ignore: decorator
+@inline
+export function storeBytesHigh(dst: usize, v: v128, count: i32): void {
+  if (count >= 8) v128.store64_lane(dst, v, 1);
+  else storeBytes(dst, i64x2.splat(i64x2.extract_lane(v, 1)), count);
+}
+
 // ---- float32 requantization (checked, with the exact path as fallback) ----------------------
 // TFLite's result, for a channel without left shift (e = right shift >= 0), is
 //   E = RHA(u / 2^e),  u = floor((acc*m + 2^30) / 2^31)   (SaturatingRoundingDoublingHighMul,
@@ -174,32 +182,31 @@ export function storeBytes(dst: usize, v: v128, count: i32): void {
 // floor((u + 2^(e-1) - [u<0]) / 2^e), and nesting the two floors gives one:
 //   E = floor(w + 1/2),  w = z + h*sign,  z = acc*m / 2^(31+e),  h = 2^-(e+1),
 // sign = -1 if u < 0 else +1. For e = 0, E = u = floor(z + 1/2): h = 0. u < 0 exactly when
-// acc < 0, except acc = -1 with m = 2^30 (u = 0): then w = -2^-e, and RNE(w) = 0 = E for
-// e >= 2 while e = 1 gives the tie -1/2, which the check below rejects. A zero multiplier has
-// h = 0 (E = 0).
+// acc < 0, except acc = -1 with m = 2^30 (u = 0): then w = -2^-e, and floor(w + 1/2) = 0 = E
+// for e >= 1 anyway. A zero multiplier has h = 0 (E = 0).
 // The kernel computes w~ = f32(f32(f32(acc) * s) + copysign(h, acc)), s = f32(m * 2^-(31+e)):
 // four float32 roundings, so |w~ - w| <= 2^-22 |z| + 2^-24 |w| < 2^-12 while |w~| <= 384.
-// y = w~ + (1.5*2^23 + outZp) in float32 is r + outZp + 1.5*2^23 with r an integer nearest to
-// w~ (exact-integer range while |w~| < 2^21 + 1: the host proves |z| < 2^21 from the weights,
-// see requantTable), so bits(y) - bits(1.5*2^23) = r + outZp; d = |w~ - (y - (1.5*2^23 + outZp))|
-// = |w~ - r| is exact (Sterbenz). A lane is trusted when d < 1/2 - 2^-12:
-//  - |w~| <= 384: w lies strictly inside (r - 1/2, r + 1/2), so E = floor(w + 1/2) = r.
-//  - |w~| > 384: |w| > 383.9 and |w~ - w| < 1, so |E - w| <= 1/2 and |r - w| < 3/2: E + outZp
-//    and r + outZp leave the int8 range on the same side (|outZp| <= 128); the clamp equates them.
-// A vector with an untrusted lane (|w~| within 2^-12 of a half-integer: ~0.1% of the lanes) is
-// recomputed with the exact path.
+// Then y = f32(w~ + c), c = 3072 + outZp + 1/2 + 2^-11 (exact in float32). While |w~| <= 384,
+// y lies in [2048, 4096), where float32 values are the multiples of 2^-12, so y - 3072 =: v has
+// 12 fractional bits, the bits of y are 0x45000000 + (y - 2048) * 2^12, and
+//   floor(v) = (bits(y) >> 12) - 0x45400,   frac12 = bits(y) & 0xfff (v's fraction * 2^12).
+// v = V + 2^-11 + d with V = w + outZp + 1/2 and |d| < 2^-12 + 2^-13 (w~'s error plus y's
+// rounding). A lane is trusted when frac12 >= 4 (bits(y) & 0xffc != 0): then
+// V lies in (floor(v) + 2^-13, floor(v) + 1 - 3*2^-13), so E + outZp = floor(V) = floor(v).
+//  - |w~| > 384 (trusted or not): |w| > 383.9 and |w~ - w| < 1 (the host proves |z| < 2^21, see
+//    requantTable), so E + outZp and floor(v) leave the int8 range on the same side
+//    (|outZp| <= 128); the clamp equates them. floor(v) computed from the bits stays monotonic
+//    outside [2048, 4096) (bits of negative y are negative as int32; nothing overflows).
+// Lanes with frac12 < 4 (~0.1%) are recomputed with the exact path (a whole vector or tile).
 /** Float32-path flag of a table. */
 // @ts-ignore: decorator
 @inline
 export function rqApprox(rq: usize): bool { return load<i32>(rq, 12) != 0; }
 
-const ROUND_MAGIC: f32 = 12582912.0; // 1.5 * 2^23
-const ROUND_MAGIC_BITS: i32 = 0x4B400000;
-
-/** The rounding constant with the output zero point folded in (as a float32 splat). */
+/** c of the float32 path with the output zero point folded in, as a float32 splat. */
 // @ts-ignore: decorator
 @inline
-export function approxMagicZp(outZp: i32): v128 { return f32x4.splat(ROUND_MAGIC + <f32>outZp); }
+export function approxMagicZp(outZp: i32): v128 { return f32x4.splat(<f32>3072.5 + <f32>outZp + <f32>0.00048828125); }
 
 /** Float32 scale s (k = 0) or half-step h (k = 1) of channels c..c+3. */
 // @ts-ignore: decorator
@@ -209,25 +216,15 @@ export function approxConst(rq: usize, nc: i32, c: i32, k: i32): v128 {
   return v128.load(rq + RQ_HEADER + (n << 5) + (<usize>k * (n << 2)) + (<usize>c << 2));
 }
 
-/** w~ = acc * s + copysign(h, acc) in float32 (signBit: i32x4 splat of INT32_MIN). */
-// @ts-ignore: decorator
-@inline
-export function approxW(acc: v128, s: v128, h: v128, signBit: v128): v128 {
-  return f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(acc), s), v128.or(v128.and(acc, signBit), h));
-}
-
-/** Bits of TRUST_LIMIT (0.5 - 2^-12) as a float32. */
-const TRUST_LIMIT_BITS: i32 = 0x3EFFE000;
 /**
  * The constants of the float32 path in the data segment: a load from a fixed address is one
- * instruction, while engines rematerialize SIMD constants inside loops. k0 sign bit, k1 |.|
- * mask, k2 trust limit, k3 magic bits.
+ * instruction, while engines rematerialize SIMD constants inside loops. k0 sign bit, k1 the
+ * fraction bits checked (0xffc), k2 bits(3072) >> 12.
  */
 const APPROX_K: usize = memory.data<i32>([
   i32.MIN_VALUE, i32.MIN_VALUE, i32.MIN_VALUE, i32.MIN_VALUE,
-  i32.MAX_VALUE, i32.MAX_VALUE, i32.MAX_VALUE, i32.MAX_VALUE,
-  TRUST_LIMIT_BITS, TRUST_LIMIT_BITS, TRUST_LIMIT_BITS, TRUST_LIMIT_BITS,
-  ROUND_MAGIC_BITS, ROUND_MAGIC_BITS, ROUND_MAGIC_BITS, ROUND_MAGIC_BITS,
+  0xffc, 0xffc, 0xffc, 0xffc,
+  0x45400, 0x45400, 0x45400, 0x45400,
 ], 16);
 
 // @ts-ignore: decorator
@@ -236,35 +233,48 @@ export function approxK(k: i32): v128 {
   return v128.load(APPROX_K + (<usize>k << 4));
 }
 
+/** y = f32(f32(f32(acc) * s + copysign(h, acc)) + c), as its bits (see above). */
+// @ts-ignore: decorator
+@inline
+export function approxY(acc: v128, s: v128, h: v128, c: v128): v128 {
+  const w = f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(acc), s), v128.or(v128.and(acc, approxK(0)), h));
+  return f32x4.add(w, c);
+}
+
+/** floor(v) = E + outZp where trusted (i32 lanes, not yet clamped). */
+// @ts-ignore: decorator
+@inline
+export function approxValue(y: v128): v128 { return i32x4.sub(i32x4.shr_s(y, 12), approxK(2)); }
+
+/** Nonzero in the lanes that are trusted. */
+// @ts-ignore: decorator
+@inline
+export function approxFrac(y: v128): v128 { return v128.and(y, approxK(1)); }
+
 /**
  * 8 channels of one pixel (accumulators a, b; float32 scales sa, sb and half-steps ha, hb of
- * their two halves), requantized, clamped and narrowed: bytes 0..7 hold the results, bytes
- * 8..15 are all 0xff when every lane was trusted (approxTrustedAll), else the caller must use the
- * exact path.
+ * their two halves; c from approxMagicZp), requantized, clamped (actMin, actMax: i16x8 splats)
+ * and narrowed: bytes 0..7 hold the results, bytes 8..15 are nonzero where the lane was trusted
+ * (approxTrustedAll), else the caller must use the exact path.
  */
 // @ts-ignore: decorator
 @inline
 export function approx8(
-  a: v128, b: v128, sa: v128, sb: v128, ha: v128, hb: v128, magicZp: v128,
-  signBit: v128, absMask: v128, limit: v128, magicBits: v128, actMin: v128, actMax: v128,
+  a: v128, b: v128, sa: v128, sb: v128, ha: v128, hb: v128, c: v128, actMin: v128, actMax: v128,
 ): v128 {
-  const wa = approxW(a, sa, ha, signBit);
-  const wb = approxW(b, sb, hb, signBit);
-  const ya = f32x4.add(wa, magicZp);
-  const yb = f32x4.add(wb, magicZp);
-  const da = v128.and(f32x4.sub(wa, f32x4.sub(ya, magicZp)), absMask);
-  const db = v128.and(f32x4.sub(wb, f32x4.sub(yb, magicZp)), absMask);
-  // da, db are non-negative floats: their bit patterns order like the values.
-  const ok = f32x4.lt(i32x4.max_s(da, db), limit);
-  const h = i16x8.min_s(i16x8.max_s(i16x8.narrow_i32x4_s(i32x4.sub(ya, magicBits), i32x4.sub(yb, magicBits)), actMin), actMax);
-  return i8x16.narrow_i16x8_s(h, i16x8.narrow_i32x4_s(ok, ok));
+  const ya = approxY(a, sa, ha, c);
+  const yb = approxY(b, sb, hb, c);
+  const h = i16x8.min_s(i16x8.max_s(i16x8.narrow_i32x4_s(approxValue(ya), approxValue(yb)), actMin), actMax);
+  // The checked fraction bits are at most 0xffc: the i16 narrowing keeps them, the i8 one keeps
+  // zero as zero and makes anything else positive.
+  return i8x16.narrow_i16x8_s(h, i16x8.narrow_i32x4_s(approxFrac(ya), approxFrac(yb)));
 }
 
 /** Whether approx8's result is usable. */
 // @ts-ignore: decorator
 @inline
 export function approxTrustedAll(v: v128): bool {
-  return i64x2.extract_lane(v, 1) == -1;
+  return (i8x16.bitmask(i8x16.eq(v, i64x2.splat(0))) >> 8) == 0;
 }
 
 /**
@@ -280,8 +290,7 @@ export function requantize8(
 ): v128 {
   if (approx) {
     const v = approx8(a, b, approxConst(rq, nc, c, 0), approxConst(rq, nc, c + 4, 0),
-      approxConst(rq, nc, c, 1), approxConst(rq, nc, c + 4, 1), magicZp,
-      approxK(0), approxK(1), approxK(2), approxK(3), actMin, actMax);
+      approxConst(rq, nc, c, 1), approxConst(rq, nc, c + 4, 1), magicZp, actMin, actMax);
     if (approxTrustedAll(v)) return v;
   }
   return narrowClamp8(
