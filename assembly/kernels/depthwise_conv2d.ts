@@ -19,14 +19,15 @@
 //   26 biasFolded int32 [OC]: bias - inZp * (sum of the channel's weights), for output pixels
 //              whose taps all lie inside the input
 //   27 blocks  3x3 kernel, depth multiplier 1, OC a multiple of 8 (else 0): per 8-channel block
-//              256 bytes: the block's 80 int16 pair weights (as in word 25), its biasFolded
+//              256 bytes: the block's 80 int16 weights in vertical tap pairs (t0,t3) (t1,t4)
+//              (t2,t5) (t6,t7) (t8,0), each laid out as in word 25, its biasFolded
 //              (8 x i32), and the float32 scales and half-steps of the rq table (8 x f32 each)
 //   28 rows    the same shapes (else 0): scratch of 4 * Wp * IC bytes, Wp = max(padLeft + W,
 //              (OW - 1) * strideW + 2 * dilationW + 1) (see paddedWidth)
 import { param } from "../fixedpoint";
 import {
   requantizeOne, requantize8, requantize4, narrowClamp8, storeBytes, rqFast, rqLeft, rqRoundZp, rqApprox,
-  approxMagicZp, approx8, approxK, approxTrustedAll,
+  approxMagicZp, approx8, approxTrustedAll, approxY, approxFrac, approxValue,
 } from "./requantize";
 
 export function depthwiseConv2d(p: usize): void {
@@ -359,13 +360,22 @@ function paddedWidth(W: i32, OW: i32, SW: i32, DW: i32, padL: i32): i32 {
  * but sinks arithmetic to its first use, so without these stores all the loads of a pixel come
  * first and their values spill; a store pins the arithmetic before the next loads.
  */
-const PIN: usize = memory.data(32, 16);
+const PIN: usize = memory.data(64, 16);
 
 // @ts-ignore: decorator
 @inline
 function pin(a0: v128, a1: v128): void {
   v128.store(PIN, a0);
   v128.store(PIN, a1, 16);
+}
+
+// @ts-ignore: decorator
+@inline
+function pin4(a0: v128, a1: v128, b0: v128, b1: v128): void {
+  v128.store(PIN, a0);
+  v128.store(PIN, a1, 16);
+  v128.store(PIN, b0, 32);
+  v128.store(PIN, b1, 48);
 }
 
 /** Runs the 3x3 depth-multiplier-1 case when the host prepared it (word 28 set). */
@@ -426,29 +436,37 @@ function depthwise3x3Simd(p: usize): bool {
 // taps at rK, rK + cs, rK + 2 cs, the next pixel xStep bytes on), output step outStep.
 // Per 8-channel block the 256 bytes at `blocks` hold the int16 pair weights (160), the folded
 // bias (32), the float32 scales (32) and half-steps (32), all read at constant offsets of one
-// pointer: few live values, so V8 keeps the loop free of spills.
+// pointer: few live values, so V8 keeps the loop free of spills. The tap pairs are vertical
+// (t0,t3) (t1,t4) (t2,t5) for each column of the first two kernel rows, then (t6,t7), (t8,-):
+// with stride 1, two neighbouring pixels share two of their three column pairs, so the sweep
+// takes pixels two at a time there (sweepPair3x3).
 function sweepRow3x3(
   r0: usize, r1: usize, r2: usize, cs: usize, xStep: usize, count: i32, out: usize, outStep: usize,
   blocks: usize, OC8: i32, rq: usize, approx: bool, magicZp: v128, fast: bool, left: bool, roundZp: v128,
   outZp: v128, actMin: v128, actMax: v128,
 ): void {
   const cs2 = cs << 1;
+  const pairs = xStep == cs ? count >> 1 : 0;
   let blk = blocks;
-  const span = <usize>count * outStep;
   for (let c = 0; c < OC8; c += 8) {
     let q0 = r0 + <usize>c, q1 = r1 + <usize>c, q2 = r2 + <usize>c;
     let dst = out + <usize>c;
-    const end = dst + span;
-    do {
+    if (pairs > 0) {
+      sweepPair3x3(q0, q1, q2, cs, pairs, dst, outStep, blk, c, OC8, rq, approx, magicZp, fast, left, roundZp, outZp, actMin, actMax);
+      const skip = <usize>(pairs << 1);
+      q0 += skip * xStep; q1 += skip * xStep; q2 += skip * xStep;
+      dst += skip * outStep;
+    }
+    for (let i = pairs << 1; i < count; i++) {
       let a0 = v128.load(blk, 160), a1 = v128.load(blk, 176);
-      let x0 = v128.load8x8_s(q0), x1 = v128.load8x8_s(q0 + cs);
+      let x0 = v128.load8x8_s(q0), x1 = v128.load8x8_s(q1);
       a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), v128.load(blk)));
       a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), v128.load(blk, 16)));
-      x0 = v128.load8x8_s(q0 + cs2); x1 = v128.load8x8_s(q1);
+      x0 = v128.load8x8_s(q0 + cs); x1 = v128.load8x8_s(q1 + cs);
       a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), v128.load(blk, 32)));
       a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), v128.load(blk, 48)));
       pin(a0, a1);
-      x0 = v128.load8x8_s(q1 + cs); x1 = v128.load8x8_s(q1 + cs2);
+      x0 = v128.load8x8_s(q0 + cs2); x1 = v128.load8x8_s(q1 + cs2);
       a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), v128.load(blk, 64)));
       a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), v128.load(blk, 80)));
       x0 = v128.load8x8_s(q2); x1 = v128.load8x8_s(q2 + cs);
@@ -473,8 +491,80 @@ function sweepRow3x3(
       v128.store64_lane(dst, v, 0);
       q0 += xStep; q1 += xStep; q2 += xStep;
       dst += outStep;
-    } while (dst < end);
+    }
     blk += 256;
+  }
+}
+
+/** dot(pair (x, y) low or high half, weights at w) added to acc. */
+// @ts-ignore: decorator
+@inline
+function dotLo(acc: v128, x: v128, y: v128, w: v128): v128 {
+  return i32x4.add(acc, i32x4.dot_i16x8_s(v128.shuffle<i16>(x, y, 0, 8, 1, 9, 2, 10, 3, 11), w));
+}
+// @ts-ignore: decorator
+@inline
+function dotHi(acc: v128, x: v128, y: v128, w: v128): v128 {
+  return i32x4.add(acc, i32x4.dot_i16x8_s(v128.shuffle<i16>(x, y, 4, 12, 5, 13, 6, 14, 7, 15), w));
+}
+
+// Stride 1: `pairs` pairs of neighbouring pixels (A at q, B at q + cs) of one 8-channel block.
+// The vertical pairs of columns 1 and 2 serve both pixels; the two are requantized together.
+function sweepPair3x3(
+  q0: usize, q1: usize, q2: usize, cs: usize, pairs: i32, dst: usize, outStep: usize, blk: usize, c: i32,
+  OC8: i32, rq: usize, approx: bool, magicZp: v128, fast: bool, left: bool, roundZp: v128,
+  outZp: v128, actMin: v128, actMax: v128,
+): void {
+  const cs2 = cs << 1, cs3 = cs2 + cs, step = cs2;
+  for (let i = 0; i < pairs; i++) {
+    let a0 = v128.load(blk, 160), a1 = v128.load(blk, 176);
+    let b0 = a0, b1 = a1;
+    // Column 0: A's first pair.
+    let x0 = v128.load8x8_s(q0), x1 = v128.load8x8_s(q1);
+    a0 = dotLo(a0, x0, x1, v128.load(blk)); a1 = dotHi(a1, x0, x1, v128.load(blk, 16));
+    // Column 1: A's second pair, B's first.
+    x0 = v128.load8x8_s(q0 + cs); x1 = v128.load8x8_s(q1 + cs);
+    let lo = v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), hi = v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15);
+    a0 = i32x4.add(a0, i32x4.dot_i16x8_s(lo, v128.load(blk, 32))); a1 = i32x4.add(a1, i32x4.dot_i16x8_s(hi, v128.load(blk, 48)));
+    b0 = i32x4.add(b0, i32x4.dot_i16x8_s(lo, v128.load(blk))); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(hi, v128.load(blk, 16)));
+    pin4(a0, a1, b0, b1);
+    // Column 2: A's third pair, B's second.
+    x0 = v128.load8x8_s(q0 + cs2); x1 = v128.load8x8_s(q1 + cs2);
+    lo = v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11); hi = v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15);
+    a0 = i32x4.add(a0, i32x4.dot_i16x8_s(lo, v128.load(blk, 64))); a1 = i32x4.add(a1, i32x4.dot_i16x8_s(hi, v128.load(blk, 80)));
+    b0 = i32x4.add(b0, i32x4.dot_i16x8_s(lo, v128.load(blk, 32))); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(hi, v128.load(blk, 48)));
+    // Column 3: B's third pair.
+    x0 = v128.load8x8_s(q0 + cs3); x1 = v128.load8x8_s(q1 + cs3);
+    b0 = dotLo(b0, x0, x1, v128.load(blk, 64)); b1 = dotHi(b1, x0, x1, v128.load(blk, 80));
+    pin4(a0, a1, b0, b1);
+    // The third kernel row: (t6, t7) and (t8, -) of each pixel.
+    const y0 = v128.load8x8_s(q2), y1 = v128.load8x8_s(q2 + cs), y2 = v128.load8x8_s(q2 + cs2), y3 = v128.load8x8_s(q2 + cs3);
+    a0 = dotLo(a0, y0, y1, v128.load(blk, 96)); a1 = dotHi(a1, y0, y1, v128.load(blk, 112));
+    b0 = dotLo(b0, y1, y2, v128.load(blk, 96)); b1 = dotHi(b1, y1, y2, v128.load(blk, 112));
+    a0 = dotLo(a0, y2, y2, v128.load(blk, 128)); a1 = dotHi(a1, y2, y2, v128.load(blk, 144));
+    b0 = dotLo(b0, y3, y3, v128.load(blk, 128)); b1 = dotHi(b1, y3, y3, v128.load(blk, 144));
+    let trusted = false;
+    if (approx) {
+      const sa = v128.load(blk, 192), sb = v128.load(blk, 208), ha = v128.load(blk, 224), hb = v128.load(blk, 240);
+      const ya0 = approxY(a0, sa, ha, magicZp), ya1 = approxY(a1, sb, hb, magicZp);
+      const yb0 = approxY(b0, sa, ha, magicZp), yb1 = approxY(b1, sb, hb, magicZp);
+      if (i32x4.all_true(i32x4.min_u(i32x4.min_u(approxFrac(ya0), approxFrac(ya1)), i32x4.min_u(approxFrac(yb0), approxFrac(yb1))))) {
+        const h = i8x16.narrow_i16x8_s(
+          i16x8.min_s(i16x8.max_s(i16x8.narrow_i32x4_s(approxValue(ya0), approxValue(ya1)), actMin), actMax),
+          i16x8.min_s(i16x8.max_s(i16x8.narrow_i32x4_s(approxValue(yb0), approxValue(yb1)), actMin), actMax));
+        v128.store64_lane(dst, h, 0);
+        v128.store64_lane(dst + outStep, h, 1);
+        trusted = true;
+      }
+    }
+    if (!trusted) {
+      v128.store64_lane(dst, narrowClamp8(requantize4(a0, rq, OC8, c, fast, left, roundZp, outZp),
+        requantize4(a1, rq, OC8, c + 4, fast, left, roundZp, outZp), actMin, actMax), 0);
+      v128.store64_lane(dst + outStep, narrowClamp8(requantize4(b0, rq, OC8, c, fast, left, roundZp, outZp),
+        requantize4(b1, rq, OC8, c + 4, fast, left, roundZp, outZp), actMin, actMax), 0);
+    }
+    q0 += step; q1 += step; q2 += step;
+    dst += outStep << 1;
   }
 }
 

@@ -39,18 +39,32 @@ export function foldZeroPoint(bias: Int32Array, w: Int8Array, taps: number, oc: 
 }
 
 /**
+ * The 3x3 row sweep's tap pairs (taps t = ky * 3 + kx): the two first kernel rows paired
+ * vertically per column, then the third row's (t6, t7) and t8 alone; neighbouring output pixels
+ * share column pairs (assembly/kernels/depthwise_conv2d.ts, sweepRow3x3).
+ */
+const SWEEP_TAP_PAIRS: ReadonlyArray<readonly [number, number]> = [[0, 3], [1, 4], [2, 5], [6, 7], [8, -1]];
+
+/**
  * The 3x3 SIMD path's per-block constants (kernel word 27): for each block of 8 channels, the
- * block's 80 int16 pair weights, then its folded bias (8 x int32), then the float32 scales and
+ * block's 80 int16 weights in the pairs of SWEEP_TAP_PAIRS (per pair, per channel: the two
+ * taps' weights), then its folded bias (8 x int32), then the float32 scales and
  * half-steps of the requantization table (8 x f32 each, bytes 16 + 32n and 16 + 36n of it).
  */
-export function packDepthwiseBlocks(pairs: Int16Array, folded: Int32Array, rq: Uint8Array, oc: number): Uint8Array {
+export function packDepthwiseBlocks(w: Int8Array, folded: Int32Array, rq: Uint8Array, oc: number): Uint8Array {
   const blocks = oc / 8;
   const out = new Uint8Array(blocks * 256);
   const view = new DataView(out.buffer);
   const rqView = new DataView(rq.buffer, rq.byteOffset, rq.byteLength);
   for (let b = 0; b < blocks; b++) {
     const at = b * 256;
-    for (let i = 0; i < 80; i++) view.setInt16(at + 2 * i, pairs[b * 80 + i], true);
+    SWEEP_TAP_PAIRS.forEach(([t, u], q) => {
+      for (let j = 0; j < 8; j++) {
+        const c = b * 8 + j;
+        view.setInt16(at + 32 * q + 4 * j, w[t * oc + c], true);
+        view.setInt16(at + 32 * q + 4 * j + 2, u < 0 ? 0 : w[u * oc + c], true);
+      }
+    });
     for (let j = 0; j < 8; j++) {
       const c = b * 8 + j;
       view.setInt32(at + 160 + 4 * j, folded[c], true);
@@ -105,7 +119,7 @@ export const prepareDepthwiseConv2d: OpPrepare = (ctx) => {
   // The SIMD kernel's row sweep for 3x3, depth multiplier 1, whole 8-channel blocks: its block
   // constants and a ring of 4 padded rows (see assembly/kernels/depthwise_conv2d.ts).
   const rowSweep = KH === 3 && KW === 3 && mult === 1 && OC % 8 === 0;
-  const blocks = rowSweep ? ctx.constBlob(packDepthwiseBlocks(pairValues, foldedValues, rqTable, OC)) : undefined;
+  const blocks = rowSweep ? ctx.constBlob(packDepthwiseBlocks(w, foldedValues, rqTable, OC)) : undefined;
   const paddedWidth = Math.max(g.padLeft + W, (g.outW - 1) * g.strideW + 2 * g.dilationW + 1);
   const rows = rowSweep ? ctx.scratch(4 * paddedWidth * IC, 16) : undefined;
 
