@@ -392,80 +392,91 @@ function conv2dSimd(p: usize): void {
         xo += 4;
         wp += 16;
       }
-      const n = OC - g < 8 ? OC - g : 8;
-      let dst = out0 + <usize>g;
-      if (approx) {
-        // Float32 path (requantize.ts) for the whole tile; the exact path below when any of its
-        // lanes is untrusted (~3% of tiles). Rows past the last pixel are computed, not stored.
-        const sa = approxConst(rq, OCp, g, 0), sb = approxConst(rq, OCp, g + 4, 0);
-        const ha = approxConst(rq, OCp, g, 1), hb = approxConst(rq, OCp, g + 4, 1);
-        const ya0 = approxY(a0, sa, ha, magicZp), yb0 = approxY(b0, sb, hb, magicZp);
-        const ya1 = approxY(a1, sa, ha, magicZp), yb1 = approxY(b1, sb, hb, magicZp);
-        const ya2 = approxY(a2, sa, ha, magicZp), yb2 = approxY(b2, sb, hb, magicZp);
-        const ya3 = approxY(a3, sa, ha, magicZp), yb3 = approxY(b3, sb, hb, magicZp);
-        const f01 = i32x4.min_u(i32x4.min_u(approxFrac(ya0), approxFrac(yb0)), i32x4.min_u(approxFrac(ya1), approxFrac(yb1)));
-        const f23 = i32x4.min_u(i32x4.min_u(approxFrac(ya2), approxFrac(yb2)), i32x4.min_u(approxFrac(ya3), approxFrac(yb3)));
-        if (i32x4.all_true(i32x4.min_u(f01, f23))) {
-          // Rows 0 and 1 in one vector, 2 and 3 in another; the i8 narrowing saturates, which
-          // keeps the order, so clamping after it is the same.
-          const v01 = i8x16.min_s(i8x16.max_s(i8x16.narrow_i16x8_s(
-            i16x8.narrow_i32x4_s(approxValue(ya0), approxValue(yb0)),
-            i16x8.narrow_i32x4_s(approxValue(ya1), approxValue(yb1))), actMin8), actMax8);
-          const v23 = i8x16.min_s(i8x16.max_s(i8x16.narrow_i16x8_s(
-            i16x8.narrow_i32x4_s(approxValue(ya2), approxValue(yb2)),
-            i16x8.narrow_i32x4_s(approxValue(ya3), approxValue(yb3))), actMin8), actMax8);
-          storeBytes(dst, v01, n);
-          if (rows > 1) storeBytesHigh(dst + <usize>OC, v01, n);
-          if (rows > 2) storeBytes(dst + <usize>(2 * OC), v23, n);
-          if (rows > 3) storeBytesHigh(dst + <usize>(3 * OC), v23, n);
-          continue;
-        }
-      }
-      if (fast) {
-        // The channel constants once for the four pixels.
-        const m0 = rqConst(rq, OCp, g, 0), h0 = rqConst(rq, OCp, g, 1), l0 = rqConst(rq, OCp, g, 2), s0 = rqConst(rq, OCp, g, 3);
-        const m1 = rqConst(rq, OCp, g + 4, 0), h1 = rqConst(rq, OCp, g + 4, 1);
-        const l1 = rqConst(rq, OCp, g + 4, 2), s1 = rqConst(rq, OCp, g + 4, 3);
-        storeBytes(dst, narrowClamp8(requantize4Fast(a0, m0, h0, l0, s0, roundZp),
-          requantize4Fast(b0, m1, h1, l1, s1, roundZp), actMin, actMax), n);
-        if (rows > 1) {
-          dst += <usize>OC;
-          storeBytes(dst, narrowClamp8(requantize4Fast(a1, m0, h0, l0, s0, roundZp),
-            requantize4Fast(b1, m1, h1, l1, s1, roundZp), actMin, actMax), n);
-        }
-        if (rows > 2) {
-          dst += <usize>OC;
-          storeBytes(dst, narrowClamp8(requantize4Fast(a2, m0, h0, l0, s0, roundZp),
-            requantize4Fast(b2, m1, h1, l1, s1, roundZp), actMin, actMax), n);
-        }
-        if (rows > 3) {
-          dst += <usize>OC;
-          storeBytes(dst, narrowClamp8(requantize4Fast(a3, m0, h0, l0, s0, roundZp),
-            requantize4Fast(b3, m1, h1, l1, s1, roundZp), actMin, actMax), n);
-        }
-        continue;
-      }
-      storeBytes(dst, narrowClamp8(
-        requantize4(a0, rq, OCp, g, fast, left, roundZp, outZp),
-        requantize4(b0, rq, OCp, g + 4, fast, left, roundZp, outZp), actMin, actMax), n);
-      if (rows > 1) {
-        dst += <usize>OC;
-        storeBytes(dst, narrowClamp8(
-          requantize4(a1, rq, OCp, g, fast, left, roundZp, outZp),
-          requantize4(b1, rq, OCp, g + 4, fast, left, roundZp, outZp), actMin, actMax), n);
-      }
-      if (rows > 2) {
-        dst += <usize>OC;
-        storeBytes(dst, narrowClamp8(
-          requantize4(a2, rq, OCp, g, fast, left, roundZp, outZp),
-          requantize4(b2, rq, OCp, g + 4, fast, left, roundZp, outZp), actMin, actMax), n);
-      }
-      if (rows > 3) {
-        dst += <usize>OC;
-        storeBytes(dst, narrowClamp8(
-          requantize4(a3, rq, OCp, g, fast, left, roundZp, outZp),
-          requantize4(b3, rq, OCp, g + 4, fast, left, roundZp, outZp), actMin, actMax), n);
-      }
+      requantizeTile(a0, b0, a1, b1, a2, b2, a3, b3, out0 + <usize>g, OC, OC - g < 8 ? OC - g : 8, rows, rq, OCp, g,
+        approx, magicZp, fast, left, roundZp, outZp, actMin, actMax, actMin8, actMax8);
     }
+  }
+}
+
+// The 4 x 8 results of a tile (accumulators a_r, b_r of pixel r, channels g..g+3 and g+4..g+7)
+// requantized and stored: the first `n` channels of the first `rows` pixels, OC bytes apart.
+// The float32 path (requantize.ts) checks the whole tile; the exact path takes over when any of
+// its lanes is untrusted (~3% of tiles). Rows past the last pixel are computed, not stored.
+// @ts-ignore: decorator
+@inline
+function requantizeTile(
+  a0: v128, b0: v128, a1: v128, b1: v128, a2: v128, b2: v128, a3: v128, b3: v128, dst: usize, OC: i32, n: i32,
+  rows: i32, rq: usize, OCp: i32, g: i32, approx: bool, magicZp: v128, fast: bool, left: bool, roundZp: v128,
+  outZp: v128, actMin: v128, actMax: v128, actMin8: v128, actMax8: v128,
+): void {
+  if (approx) {
+    const sa = approxConst(rq, OCp, g, 0), sb = approxConst(rq, OCp, g + 4, 0);
+    const ha = approxConst(rq, OCp, g, 1), hb = approxConst(rq, OCp, g + 4, 1);
+    const ya0 = approxY(a0, sa, ha, magicZp), yb0 = approxY(b0, sb, hb, magicZp);
+    const ya1 = approxY(a1, sa, ha, magicZp), yb1 = approxY(b1, sb, hb, magicZp);
+    const ya2 = approxY(a2, sa, ha, magicZp), yb2 = approxY(b2, sb, hb, magicZp);
+    const ya3 = approxY(a3, sa, ha, magicZp), yb3 = approxY(b3, sb, hb, magicZp);
+    const f01 = i32x4.min_u(i32x4.min_u(approxFrac(ya0), approxFrac(yb0)), i32x4.min_u(approxFrac(ya1), approxFrac(yb1)));
+    const f23 = i32x4.min_u(i32x4.min_u(approxFrac(ya2), approxFrac(yb2)), i32x4.min_u(approxFrac(ya3), approxFrac(yb3)));
+    if (i32x4.all_true(i32x4.min_u(f01, f23))) {
+      // Rows 0 and 1 in one vector, 2 and 3 in another; the i8 narrowing saturates, which
+      // keeps the order, so clamping after it is the same.
+      const v01 = i8x16.min_s(i8x16.max_s(i8x16.narrow_i16x8_s(
+        i16x8.narrow_i32x4_s(approxValue(ya0), approxValue(yb0)),
+        i16x8.narrow_i32x4_s(approxValue(ya1), approxValue(yb1))), actMin8), actMax8);
+      const v23 = i8x16.min_s(i8x16.max_s(i8x16.narrow_i16x8_s(
+        i16x8.narrow_i32x4_s(approxValue(ya2), approxValue(yb2)),
+        i16x8.narrow_i32x4_s(approxValue(ya3), approxValue(yb3))), actMin8), actMax8);
+      storeBytes(dst, v01, n);
+      if (rows > 1) storeBytesHigh(dst + <usize>OC, v01, n);
+      if (rows > 2) storeBytes(dst + <usize>(2 * OC), v23, n);
+      if (rows > 3) storeBytesHigh(dst + <usize>(3 * OC), v23, n);
+      return;
+    }
+  }
+  if (fast) {
+    // The channel constants once for the four pixels.
+    const m0 = rqConst(rq, OCp, g, 0), h0 = rqConst(rq, OCp, g, 1), l0 = rqConst(rq, OCp, g, 2), s0 = rqConst(rq, OCp, g, 3);
+    const m1 = rqConst(rq, OCp, g + 4, 0), h1 = rqConst(rq, OCp, g + 4, 1);
+    const l1 = rqConst(rq, OCp, g + 4, 2), s1 = rqConst(rq, OCp, g + 4, 3);
+    storeBytes(dst, narrowClamp8(requantize4Fast(a0, m0, h0, l0, s0, roundZp),
+      requantize4Fast(b0, m1, h1, l1, s1, roundZp), actMin, actMax), n);
+    if (rows > 1) {
+      dst += <usize>OC;
+      storeBytes(dst, narrowClamp8(requantize4Fast(a1, m0, h0, l0, s0, roundZp),
+        requantize4Fast(b1, m1, h1, l1, s1, roundZp), actMin, actMax), n);
+    }
+    if (rows > 2) {
+      dst += <usize>OC;
+      storeBytes(dst, narrowClamp8(requantize4Fast(a2, m0, h0, l0, s0, roundZp),
+        requantize4Fast(b2, m1, h1, l1, s1, roundZp), actMin, actMax), n);
+    }
+    if (rows > 3) {
+      dst += <usize>OC;
+      storeBytes(dst, narrowClamp8(requantize4Fast(a3, m0, h0, l0, s0, roundZp),
+        requantize4Fast(b3, m1, h1, l1, s1, roundZp), actMin, actMax), n);
+    }
+    return;
+  }
+  storeBytes(dst, narrowClamp8(
+    requantize4(a0, rq, OCp, g, fast, left, roundZp, outZp),
+    requantize4(b0, rq, OCp, g + 4, fast, left, roundZp, outZp), actMin, actMax), n);
+  if (rows > 1) {
+    dst += <usize>OC;
+    storeBytes(dst, narrowClamp8(
+      requantize4(a1, rq, OCp, g, fast, left, roundZp, outZp),
+      requantize4(b1, rq, OCp, g + 4, fast, left, roundZp, outZp), actMin, actMax), n);
+  }
+  if (rows > 2) {
+    dst += <usize>OC;
+    storeBytes(dst, narrowClamp8(
+      requantize4(a2, rq, OCp, g, fast, left, roundZp, outZp),
+      requantize4(b2, rq, OCp, g + 4, fast, left, roundZp, outZp), actMin, actMax), n);
+  }
+  if (rows > 3) {
+    dst += <usize>OC;
+    storeBytes(dst, narrowClamp8(
+      requantize4(a3, rq, OCp, g, fast, left, roundZp, outZp),
+      requantize4(b3, rq, OCp, g + 4, fast, left, roundZp, outZp), actMin, actMax), n);
   }
 }
