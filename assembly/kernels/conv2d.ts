@@ -14,6 +14,8 @@
 //   15 strideH  16 strideW  17 dilationH  18 dilationW  19 padTop  20 padLeft
 //   21 inZp  22 outZp  23 actMin  24 actMax
 //   25 Winograd-transformed weights, or 0 (assembly/kernels/conv2d_winograd.ts; word 1 is then 0)
+//   26 direct-tile weights, or 0 (few output channels; see conv2dDirectSimd)
+//   27 bias with the input zero point folded in (with word 26)
 //
 // The convolution runs as a GEMM: each output pixel's receptive field is gathered into a row of
 // K = KH*KW*IC values ("im2col", k = (ky*KW + kx)*IC + ic, the OHWI order), stored as i16
@@ -32,6 +34,7 @@ import {
 export function conv2d(p: usize): void {
   // 3x3 stride 1 with transformed weights: Winograd F(2x2, 3x3), exact (conv2d_winograd.ts).
   if (param(p, 25) != 0) conv2dWinograd(p);
+  else if (ASC_FEATURE_SIMD && param(p, 26) != 0) conv2dDirectSimd(p);
   else if (ASC_FEATURE_SIMD) conv2dSimd(p);
   else conv2dScalar(p);
 }
@@ -391,6 +394,159 @@ function conv2dSimd(p: usize): void {
         b3 = i32x4.add(b3, i32x4.dot_i16x8_s(x3, whi));
         xo += 4;
         wp += 16;
+      }
+      requantizeTile(a0, b0, a1, b1, a2, b2, a3, b3, out0 + <usize>g, OC, OC - g < 8 ? OC - g : 8, rows, rq, OCp, g,
+        approx, magicZp, fast, left, roundZp, outZp, actMin, actMax, actMin8, actMax8);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SIMD, few output channels (the host sets words 26 and 27: first layers such as VWW's 3x3x3
+// stride 2 with 8 channels). With one or two channel groups a gathered row feeds too few
+// products to pay for itself, so tiles of four interior pixels of one output row read their taps
+// straight from the input: the input zero point is folded into the bias (word 27) and each
+// kernel row's run of KW * IC taps is read as pairs of raw bytes, four pairs per 8-byte load
+// (word 26: runs padded to even length with a zero weight; the pad reads the next input byte).
+// Other tiles are gathered as in conv2dSimd.
+function conv2dDirectSimd(p: usize): void {
+  loadGeometry(p);
+  const weights = <usize>param(p, 1);
+  const bias = <usize>param(p, 2);
+  const rq = <usize>param(p, 3);
+  const output = <usize>param(p, 4);
+  const scratch = <usize>param(p, 5);
+  const N = param(p, 6), OH = param(p, 10), OW = param(p, 11), OC = param(p, 12);
+  const dWeights = <usize>param(p, 26), biasF = <usize>param(p, 27);
+  const OCp = (OC + 7) & ~7;
+  const KP = gK2 >> 1;
+  const outZpS = param(p, 22);
+  const outZp = i32x4.splat(outZpS);
+  const actMin = i16x8.splat(<i16>param(p, 23)), actMax = i16x8.splat(<i16>param(p, 24));
+  const actMin8 = i8x16.splat(<i8>param(p, 23)), actMax8 = i8x16.splat(<i8>param(p, 24));
+  const fast = rqFast(rq), left = rqLeft(rq), roundZp = rqRoundZp(rq, outZpS);
+  const approx = rqApprox(rq), magicZp = approxMagicZp(outZpS);
+  const rowBytes = ((<usize>gK2 << 1) + 31) & ~15;
+  const row0 = scratch, row1 = row0 + rowBytes, row2 = row1 + rowBytes, row3 = row2 + rowBytes;
+  const H = gH, W = gW, IC = gIC, KH = gKH, SH = gSH, SW = gSW, padT = gPadT, padL = gPadL;
+  const rowStep = <usize>(W * IC);
+  const runBytes = <usize>((gKW * IC + 1) & ~1);
+  const chunks = <i32>(runBytes >> 3), singles = <i32>((runBytes & 7) >> 1);
+  const groupBytes = <usize>KH * runBytes * 8;
+  const px1 = <usize>(SW * IC), px2 = px1 << 1, px3 = px1 + px2;
+  // Output pixels whose taps all lie inside the input.
+  const oyA = (padT + SH - 1) / SH;
+  let oyB = H - 1 + padT - (KH - 1) >= 0 ? (H - 1 + padT - (KH - 1)) / SH + 1 : 0;
+  const oxA = (padL + SW - 1) / SW;
+  let oxB = W - 1 + padL - (gKW - 1) >= 0 ? (W - 1 + padL - (gKW - 1)) / SW + 1 : 0;
+  if (oyB > OH) oyB = OH;
+  if (oxB > OW) oxB = OW;
+  const M = N * OH * OW;
+  let b = 0, oy = 0, ox = 0;
+  for (let m = 0; m < M; m += CONV_ROWS) {
+    const rows = M - m < CONV_ROWS ? M - m : CONV_ROWS;
+    let base: usize = 0;
+    let direct = false;
+    if (rows == 4 && ox + 3 < OW && oy >= oyA && oy < oyB && ox >= oxA && ox + 3 < oxB) {
+      base = gIn + <usize>(((b * H + oy * SH - padT) * W + ox * SW - padL) * IC);
+      direct = base + px3 + <usize>(KH - 1) * rowStep + runBytes <= gInEnd;
+    }
+    if (direct) {
+      ox += 4;
+      if (ox == OW) { ox = 0; if (++oy == OH) { oy = 0; b++; } }
+    } else {
+      for (let i = 0; i < rows; i++) {
+        gatherRow(row0 + <usize>i * rowBytes, b, oy, ox);
+        if (++ox == OW) { ox = 0; if (++oy == OH) { oy = 0; b++; } }
+      }
+    }
+    const out0 = output + <usize>m * <usize>OC;
+    for (let g = 0; g < OCp; g += 8) {
+      let a0: v128, b0: v128, a1: v128, b1: v128, a2: v128, b2: v128, a3: v128, b3: v128;
+      if (direct) {
+        a0 = v128.load(biasF + (<usize>g << 2)); b0 = v128.load(biasF + (<usize>g << 2), 16);
+        a1 = a0; a2 = a0; a3 = a0; b1 = b0; b2 = b0; b3 = b0;
+        let wq = dWeights + <usize>(g >> 3) * groupBytes;
+        let rowBase = base;
+        for (let ky = 0; ky < KH; ky++) {
+          let q = rowBase;
+          for (let j = 0; j < chunks; j++) {
+            const v0 = v128.load8x8_s(q), v1 = v128.load8x8_s(q + px1), v2 = v128.load8x8_s(q + px2), v3 = v128.load8x8_s(q + px3);
+          { const wlo = v128.load8x8_s(wq, 0), whi = v128.load8x8_s(wq, 8);
+            const x0 = i32x4.shuffle(v0, v0, 0, 0, 0, 0);
+            a0 = i32x4.add(a0, i32x4.dot_i16x8_s(x0, wlo)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(x0, whi));
+            const x1 = i32x4.shuffle(v1, v1, 0, 0, 0, 0);
+            a1 = i32x4.add(a1, i32x4.dot_i16x8_s(x1, wlo)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(x1, whi));
+            const x2 = i32x4.shuffle(v2, v2, 0, 0, 0, 0);
+            a2 = i32x4.add(a2, i32x4.dot_i16x8_s(x2, wlo)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(x2, whi));
+            const x3 = i32x4.shuffle(v3, v3, 0, 0, 0, 0);
+            a3 = i32x4.add(a3, i32x4.dot_i16x8_s(x3, wlo)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(x3, whi));
+          }
+          { const wlo = v128.load8x8_s(wq, 16), whi = v128.load8x8_s(wq, 24);
+            const x0 = i32x4.shuffle(v0, v0, 1, 1, 1, 1);
+            a0 = i32x4.add(a0, i32x4.dot_i16x8_s(x0, wlo)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(x0, whi));
+            const x1 = i32x4.shuffle(v1, v1, 1, 1, 1, 1);
+            a1 = i32x4.add(a1, i32x4.dot_i16x8_s(x1, wlo)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(x1, whi));
+            const x2 = i32x4.shuffle(v2, v2, 1, 1, 1, 1);
+            a2 = i32x4.add(a2, i32x4.dot_i16x8_s(x2, wlo)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(x2, whi));
+            const x3 = i32x4.shuffle(v3, v3, 1, 1, 1, 1);
+            a3 = i32x4.add(a3, i32x4.dot_i16x8_s(x3, wlo)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(x3, whi));
+          }
+          { const wlo = v128.load8x8_s(wq, 32), whi = v128.load8x8_s(wq, 40);
+            const x0 = i32x4.shuffle(v0, v0, 2, 2, 2, 2);
+            a0 = i32x4.add(a0, i32x4.dot_i16x8_s(x0, wlo)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(x0, whi));
+            const x1 = i32x4.shuffle(v1, v1, 2, 2, 2, 2);
+            a1 = i32x4.add(a1, i32x4.dot_i16x8_s(x1, wlo)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(x1, whi));
+            const x2 = i32x4.shuffle(v2, v2, 2, 2, 2, 2);
+            a2 = i32x4.add(a2, i32x4.dot_i16x8_s(x2, wlo)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(x2, whi));
+            const x3 = i32x4.shuffle(v3, v3, 2, 2, 2, 2);
+            a3 = i32x4.add(a3, i32x4.dot_i16x8_s(x3, wlo)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(x3, whi));
+          }
+          { const wlo = v128.load8x8_s(wq, 48), whi = v128.load8x8_s(wq, 56);
+            const x0 = i32x4.shuffle(v0, v0, 3, 3, 3, 3);
+            a0 = i32x4.add(a0, i32x4.dot_i16x8_s(x0, wlo)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(x0, whi));
+            const x1 = i32x4.shuffle(v1, v1, 3, 3, 3, 3);
+            a1 = i32x4.add(a1, i32x4.dot_i16x8_s(x1, wlo)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(x1, whi));
+            const x2 = i32x4.shuffle(v2, v2, 3, 3, 3, 3);
+            a2 = i32x4.add(a2, i32x4.dot_i16x8_s(x2, wlo)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(x2, whi));
+            const x3 = i32x4.shuffle(v3, v3, 3, 3, 3, 3);
+            a3 = i32x4.add(a3, i32x4.dot_i16x8_s(x3, wlo)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(x3, whi));
+          }
+            q += 8;
+            wq += 64;
+          }
+          for (let j = 0; j < singles; j++) {
+          { const wlo = v128.load8x8_s(wq, 0), whi = v128.load8x8_s(wq, 8);
+            const x0 = i16x8.extend_low_i8x16_s(v128.load16_splat(q));
+            a0 = i32x4.add(a0, i32x4.dot_i16x8_s(x0, wlo)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(x0, whi));
+            const x1 = i16x8.extend_low_i8x16_s(v128.load16_splat(q + px1));
+            a1 = i32x4.add(a1, i32x4.dot_i16x8_s(x1, wlo)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(x1, whi));
+            const x2 = i16x8.extend_low_i8x16_s(v128.load16_splat(q + px2));
+            a2 = i32x4.add(a2, i32x4.dot_i16x8_s(x2, wlo)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(x2, whi));
+            const x3 = i16x8.extend_low_i8x16_s(v128.load16_splat(q + px3));
+            a3 = i32x4.add(a3, i32x4.dot_i16x8_s(x3, wlo)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(x3, whi));
+          }
+            q += 2;
+            wq += 16;
+          }
+          rowBase += rowStep;
+        }
+      } else {
+        a0 = v128.load(bias + (<usize>g << 2)); b0 = v128.load(bias + (<usize>g << 2), 16);
+        a1 = a0; a2 = a0; a3 = a0; b1 = b0; b2 = b0; b3 = b0;
+        let wp = weights + <usize>(g >> 3) * <usize>(KP << 4);
+        let xo: usize = 0;
+        for (let q = 0; q < KP; q++) {
+          const wlo = v128.load8x8_s(wp), whi = v128.load8x8_s(wp, 8);
+          const x0 = v128.load32_splat(row0 + xo), x1 = v128.load32_splat(row1 + xo);
+          const x2 = v128.load32_splat(row2 + xo), x3 = v128.load32_splat(row3 + xo);
+          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(x0, wlo)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(x0, whi));
+          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(x1, wlo)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(x1, whi));
+          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(x2, wlo)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(x2, whi));
+          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(x3, wlo)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(x3, whi));
+          xo += 4;
+          wp += 16;
+        }
       }
       requantizeTile(a0, b0, a1, b1, a2, b2, a3, b3, out0 + <usize>g, OC, OC - g < 8 ? OC - g : 8, rows, rq, OCp, g,
         approx, magicZp, fast, left, roundZp, outZp, actMin, actMax, actMin8, actMax8);

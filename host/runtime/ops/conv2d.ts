@@ -26,6 +26,32 @@ export function packConvWeights(w: Int8Array, oc: number, k: number): Int8Array 
   return out;
 }
 
+/**
+ * The direct tiles' weights: each kernel row's run of `run` (KW * IC) taps padded to an even
+ * length with a zero weight, then packed like packConvWeights (K' = KH * roundup(run, 2)).
+ */
+export function directWeights(w: Int8Array, oc: number, kh: number, run: number): Int8Array {
+  const rw = roundUp(run, 2), k = kh * run, kd = kh * rw;
+  const padded = new Int8Array(oc * kd);
+  for (let c = 0; c < oc; c++) {
+    for (let ky = 0; ky < kh; ky++) {
+      for (let j = 0; j < run; j++) padded[c * kd + ky * rw + j] = w[c * k + ky * run + j];
+    }
+  }
+  return packConvWeights(padded, oc, kd);
+}
+
+/** bias[c] - inZp * sum of channel c's weights, wrapping in int32 like the kernel's sums. */
+export function foldBias(bias: Int32Array, w: Int8Array, oc: number, k: number, inZp: number): Int32Array {
+  const out = new Int32Array(bias.length);
+  for (let c = 0; c < bias.length; c++) {
+    let sum = 0;
+    if (c < oc) for (let i = 0; i < k; i++) sum += w[c * k + i];
+    out[c] = (bias[c] - Math.imul(inZp, sum)) | 0;
+  }
+  return out;
+}
+
 /** Rows of G' = 2G, the integer form of Winograd F(2, 3)'s filter transform. */
 const G2 = [[2, 0, 0], [1, 1, 1], [1, -1, 1], [0, 0, 2]];
 /** Rows of the 4x4 patch (and columns) that output row (column) 0 and 1 combine: At's support. */
@@ -107,6 +133,13 @@ export const prepareConv2d: OpPrepare = (ctx) => {
   const winogradBlob = winograd ? ctx.constBlob(new Uint8Array(winograd.buffer)) : null;
   // The direct path's packed weights, unless the Winograd path replaces it.
   const packed = winograd ? null : ctx.constBlob(new Uint8Array(packConvWeights(w, OC, K).buffer));
+  // Few output channels (first layers): interior tiles read their taps straight from the
+  // input (conv2d.ts, "direct tiles") with weights in runs padded to even length and the
+  // input zero point folded into the bias; gathering would cost as much as the products.
+  const direct = !winograd && OCp <= 16 && N === 1 && g.dilationH === 1 && g.dilationW === 1 &&
+    !(KH === 1 && KW === 1 && g.strideH === 1 && g.strideW === 1) ? directWeights(w, OC, KH, KW * IC) : null;
+  const directBlob = direct ? ctx.constBlob(new Uint8Array(direct.buffer)) : null;
+  const foldedBlob = direct ? ctx.constBlob(new Uint8Array(foldBias(biasInt, w, OC, K, inQ.zeroPoint).buffer)) : null;
   const im2colBytes = CONV_ROWS * roundUp(2 * K2 + 16, 16);
   const winogradBytes = winograd ? 16 * WINOGRAD_TILES * (2 * IC) + 16 * WINOGRAD_TILES * 32 : 0;
   const scratch = ctx.scratch(Math.max(im2colBytes, winogradBytes), 16);
@@ -121,6 +154,7 @@ export const prepareConv2d: OpPrepare = (ctx) => {
         g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft,
         inQ.zeroPoint, outQ.zeroPoint, g.act.min, g.act.max,
         winogradBlob ? addr.blob(winogradBlob) : 0,
+        directBlob ? addr.blob(directBlob) : 0, foldedBlob ? addr.blob(foldedBlob) : 0,
       ],
     }],
   };
