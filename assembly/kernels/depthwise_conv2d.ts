@@ -438,21 +438,22 @@ function depthwise3x3Simd(p: usize): bool {
 // bias (32), the float32 scales (32) and half-steps (32), all read at constant offsets of one
 // pointer: few live values, so V8 keeps the loop free of spills. The tap pairs are vertical
 // (t0,t3) (t1,t4) (t2,t5) for each column of the first two kernel rows, then (t6,t7), (t8,-):
-// with stride 1, two neighbouring pixels share two of their three column pairs, so the sweep
-// takes pixels two at a time there (sweepPair3x3).
+// neighbouring pixels share column pairs (two of three with stride 1, one with stride 2), so
+// the sweep takes pixels two at a time there (sweepPair3x3, sweepPair3x3s2).
 function sweepRow3x3(
   r0: usize, r1: usize, r2: usize, cs: usize, xStep: usize, count: i32, out: usize, outStep: usize,
   blocks: usize, OC8: i32, rq: usize, approx: bool, magicZp: v128, fast: bool, left: bool, roundZp: v128,
   outZp: v128, actMin: v128, actMax: v128,
 ): void {
   const cs2 = cs << 1;
-  const pairs = xStep == cs ? count >> 1 : 0;
+  const pairs = xStep == cs || xStep == cs << 1 ? count >> 1 : 0;
   let blk = blocks;
   for (let c = 0; c < OC8; c += 8) {
     let q0 = r0 + <usize>c, q1 = r1 + <usize>c, q2 = r2 + <usize>c;
     let dst = out + <usize>c;
     if (pairs > 0) {
-      sweepPair3x3(q0, q1, q2, cs, pairs, dst, outStep, blk, c, OC8, rq, approx, magicZp, fast, left, roundZp, outZp, actMin, actMax);
+      if (xStep == cs) sweepPair3x3(q0, q1, q2, cs, pairs, dst, outStep, blk, c, OC8, rq, approx, magicZp, fast, left, roundZp, outZp, actMin, actMax);
+      else sweepPair3x3s2(q0, q1, q2, cs, pairs, dst, outStep, blk, c, OC8, rq, approx, magicZp, fast, left, roundZp, outZp, actMin, actMax);
       const skip = <usize>(pairs << 1);
       q0 += skip * xStep; q1 += skip * xStep; q2 += skip * xStep;
       dst += skip * outStep;
@@ -543,27 +544,79 @@ function sweepPair3x3(
     b0 = dotLo(b0, y1, y2, v128.load(blk, 96)); b1 = dotHi(b1, y1, y2, v128.load(blk, 112));
     a0 = dotLo(a0, y2, y2, v128.load(blk, 128)); a1 = dotHi(a1, y2, y2, v128.load(blk, 144));
     b0 = dotLo(b0, y3, y3, v128.load(blk, 128)); b1 = dotHi(b1, y3, y3, v128.load(blk, 144));
-    let trusted = false;
-    if (approx) {
-      const sa = v128.load(blk, 192), sb = v128.load(blk, 208), ha = v128.load(blk, 224), hb = v128.load(blk, 240);
-      const ya0 = approxY(a0, sa, ha, magicZp), ya1 = approxY(a1, sb, hb, magicZp);
-      const yb0 = approxY(b0, sa, ha, magicZp), yb1 = approxY(b1, sb, hb, magicZp);
-      if (i32x4.all_true(i32x4.min_u(i32x4.min_u(approxFrac(ya0), approxFrac(ya1)), i32x4.min_u(approxFrac(yb0), approxFrac(yb1))))) {
-        const h = i8x16.narrow_i16x8_s(
-          i16x8.min_s(i16x8.max_s(i16x8.narrow_i32x4_s(approxValue(ya0), approxValue(ya1)), actMin), actMax),
-          i16x8.min_s(i16x8.max_s(i16x8.narrow_i32x4_s(approxValue(yb0), approxValue(yb1)), actMin), actMax));
-        v128.store64_lane(dst, h, 0);
-        v128.store64_lane(dst + outStep, h, 1);
-        trusted = true;
-      }
-    }
-    if (!trusted) {
-      v128.store64_lane(dst, narrowClamp8(requantize4(a0, rq, OC8, c, fast, left, roundZp, outZp),
-        requantize4(a1, rq, OC8, c + 4, fast, left, roundZp, outZp), actMin, actMax), 0);
-      v128.store64_lane(dst + outStep, narrowClamp8(requantize4(b0, rq, OC8, c, fast, left, roundZp, outZp),
-        requantize4(b1, rq, OC8, c + 4, fast, left, roundZp, outZp), actMin, actMax), 0);
-    }
+    requantizeStore2(a0, a1, b0, b1, dst, outStep, blk, c, OC8, rq, approx, magicZp, fast, left, roundZp, outZp, actMin, actMax);
     q0 += step; q1 += step; q2 += step;
+    dst += outStep << 1;
+  }
+}
+
+
+// Two pixels' 8 channels (a: pixel A at dst, b: pixel B at dst + outStep) requantized and stored;
+// the float32 path checks both at once (the exact path takes both when a lane is untrusted).
+// @ts-ignore: decorator
+@inline
+function requantizeStore2(
+  a0: v128, a1: v128, b0: v128, b1: v128, dst: usize, outStep: usize, blk: usize, c: i32, OC8: i32, rq: usize,
+  approx: bool, magicZp: v128, fast: bool, left: bool, roundZp: v128, outZp: v128, actMin: v128, actMax: v128,
+): void {
+  let trusted = false;
+  if (approx) {
+    const sa = v128.load(blk, 192), sb = v128.load(blk, 208), ha = v128.load(blk, 224), hb = v128.load(blk, 240);
+    const ya0 = approxY(a0, sa, ha, magicZp), ya1 = approxY(a1, sb, hb, magicZp);
+    const yb0 = approxY(b0, sa, ha, magicZp), yb1 = approxY(b1, sb, hb, magicZp);
+    if (i32x4.all_true(i32x4.min_u(i32x4.min_u(approxFrac(ya0), approxFrac(ya1)), i32x4.min_u(approxFrac(yb0), approxFrac(yb1))))) {
+      const h = i8x16.narrow_i16x8_s(
+        i16x8.min_s(i16x8.max_s(i16x8.narrow_i32x4_s(approxValue(ya0), approxValue(ya1)), actMin), actMax),
+        i16x8.min_s(i16x8.max_s(i16x8.narrow_i32x4_s(approxValue(yb0), approxValue(yb1)), actMin), actMax));
+      v128.store64_lane(dst, h, 0);
+      v128.store64_lane(dst + outStep, h, 1);
+      trusted = true;
+    }
+  }
+  if (!trusted) {
+    v128.store64_lane(dst, narrowClamp8(requantize4(a0, rq, OC8, c, fast, left, roundZp, outZp),
+      requantize4(a1, rq, OC8, c + 4, fast, left, roundZp, outZp), actMin, actMax), 0);
+    v128.store64_lane(dst + outStep, narrowClamp8(requantize4(b0, rq, OC8, c, fast, left, roundZp, outZp),
+      requantize4(b1, rq, OC8, c + 4, fast, left, roundZp, outZp), actMin, actMax), 0);
+  }
+}
+
+// Stride 2: `pairs` pairs of pixels (A at q, B at q + 2 cs) of one 8-channel block; A's third
+// column is B's first, so the pair reads five columns instead of six.
+function sweepPair3x3s2(
+  q0: usize, q1: usize, q2: usize, cs: usize, pairs: i32, dst: usize, outStep: usize, blk: usize, c: i32,
+  OC8: i32, rq: usize, approx: bool, magicZp: v128, fast: bool, left: bool, roundZp: v128,
+  outZp: v128, actMin: v128, actMax: v128,
+): void {
+  const cs2 = cs << 1, cs3 = cs2 + cs, cs4 = cs2 << 1;
+  for (let i = 0; i < pairs; i++) {
+    let a0 = v128.load(blk, 160), a1 = v128.load(blk, 176);
+    let b0 = a0, b1 = a1;
+    let x0 = v128.load8x8_s(q0), x1 = v128.load8x8_s(q1);
+    a0 = dotLo(a0, x0, x1, v128.load(blk)); a1 = dotHi(a1, x0, x1, v128.load(blk, 16));
+    x0 = v128.load8x8_s(q0 + cs); x1 = v128.load8x8_s(q1 + cs);
+    a0 = dotLo(a0, x0, x1, v128.load(blk, 32)); a1 = dotHi(a1, x0, x1, v128.load(blk, 48));
+    pin4(a0, a1, b0, b1);
+    // Column 2: A's third pair, B's first.
+    x0 = v128.load8x8_s(q0 + cs2); x1 = v128.load8x8_s(q1 + cs2);
+    const lo = v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), hi = v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15);
+    a0 = i32x4.add(a0, i32x4.dot_i16x8_s(lo, v128.load(blk, 64))); a1 = i32x4.add(a1, i32x4.dot_i16x8_s(hi, v128.load(blk, 80)));
+    b0 = i32x4.add(b0, i32x4.dot_i16x8_s(lo, v128.load(blk))); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(hi, v128.load(blk, 16)));
+    pin4(a0, a1, b0, b1);
+    x0 = v128.load8x8_s(q0 + cs3); x1 = v128.load8x8_s(q1 + cs3);
+    b0 = dotLo(b0, x0, x1, v128.load(blk, 32)); b1 = dotHi(b1, x0, x1, v128.load(blk, 48));
+    x0 = v128.load8x8_s(q0 + cs4); x1 = v128.load8x8_s(q1 + cs4);
+    b0 = dotLo(b0, x0, x1, v128.load(blk, 64)); b1 = dotHi(b1, x0, x1, v128.load(blk, 80));
+    pin4(a0, a1, b0, b1);
+    // The third kernel row.
+    const y0 = v128.load8x8_s(q2), y1 = v128.load8x8_s(q2 + cs), y2 = v128.load8x8_s(q2 + cs2);
+    a0 = dotLo(a0, y0, y1, v128.load(blk, 96)); a1 = dotHi(a1, y0, y1, v128.load(blk, 112));
+    a0 = dotLo(a0, y2, y2, v128.load(blk, 128)); a1 = dotHi(a1, y2, y2, v128.load(blk, 144));
+    const y3 = v128.load8x8_s(q2 + cs3), y4 = v128.load8x8_s(q2 + cs4);
+    b0 = dotLo(b0, y2, y3, v128.load(blk, 96)); b1 = dotHi(b1, y2, y3, v128.load(blk, 112));
+    b0 = dotLo(b0, y4, y4, v128.load(blk, 128)); b1 = dotHi(b1, y4, y4, v128.load(blk, 144));
+    requantizeStore2(a0, a1, b0, b1, dst, outStep, blk, c, OC8, rq, approx, magicZp, fast, left, roundZp, outZp, actMin, actMax);
+    q0 += cs4; q1 += cs4; q2 += cs4;
     dst += outStep << 1;
   }
 }
