@@ -544,6 +544,7 @@ function sweepPair3x3(
     b0 = dotLo(b0, y1, y2, v128.load(blk, 96)); b1 = dotHi(b1, y1, y2, v128.load(blk, 112));
     a0 = dotLo(a0, y2, y2, v128.load(blk, 128)); a1 = dotHi(a1, y2, y2, v128.load(blk, 144));
     b0 = dotLo(b0, y3, y3, v128.load(blk, 128)); b1 = dotHi(b1, y3, y3, v128.load(blk, 144));
+    pin4(a0, a1, b0, b1);
     requantizeStore2(a0, a1, b0, b1, dst, outStep, blk, c, OC8, rq, approx, magicZp, fast, left, roundZp, outZp, actMin, actMax);
     q0 += step; q1 += step; q2 += step;
     dst += outStep << 1;
@@ -615,6 +616,7 @@ function sweepPair3x3s2(
     const y3 = v128.load8x8_s(q2 + cs3), y4 = v128.load8x8_s(q2 + cs4);
     b0 = dotLo(b0, y2, y3, v128.load(blk, 96)); b1 = dotHi(b1, y2, y3, v128.load(blk, 112));
     b0 = dotLo(b0, y4, y4, v128.load(blk, 128)); b1 = dotHi(b1, y4, y4, v128.load(blk, 144));
+    pin4(a0, a1, b0, b1);
     requantizeStore2(a0, a1, b0, b1, dst, outStep, blk, c, OC8, rq, approx, magicZp, fast, left, roundZp, outZp, actMin, actMax);
     q0 += cs4; q1 += cs4; q2 += cs4;
     dst += outStep << 1;
