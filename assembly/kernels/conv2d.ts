@@ -28,7 +28,7 @@ import { param } from "../fixedpoint";
 import { conv2dWinograd } from "./conv2d_winograd";
 import {
   requantizeOne, requantize4, requantize4Fast, rqConst, narrowClamp8, storeBytes, storeBytesHigh, rqFast, rqLeft,
-  rqRoundZp, rqApprox, approxMagicZp, approxConst, approxY, approxFrac, approxValue,
+  rqRoundZp, rqApprox, approxMagicZp, approxColumns, approxY, approxFrac, approxValue,
 } from "./requantize";
 
 export function conv2d(p: usize): void {
@@ -246,7 +246,8 @@ function conv2dSimd(p: usize): void {
   const actMin = i16x8.splat(<i16>param(p, 23));
   const actMax = i16x8.splat(<i16>param(p, 24));
   const fast = rqFast(rq), left = rqLeft(rq), roundZp = rqRoundZp(rq, outZpS);
-  const approx = rqApprox(rq), magicZp = approxMagicZp(outZpS);
+  const approx = rqApprox(rq);
+  v128.store(CONV_K, approxMagicZp(outZpS));
   const actMin8 = i8x16.splat(<i8>param(p, 23)), actMax8 = i8x16.splat(<i8>param(p, 24));
   const packedRows = gPointwise && (gK & 1) == 0;
   const panel = gPointwise && (gK & 7) == 0;
@@ -396,7 +397,7 @@ function conv2dSimd(p: usize): void {
         wp += 16;
       }
       requantizeTile(a0, b0, a1, b1, a2, b2, a3, b3, out0 + <usize>g, OC, OC - g < 8 ? OC - g : 8, rows, rq, OCp, g,
-        approx, magicZp, fast, left, roundZp, outZp, actMin, actMax, actMin8, actMax8);
+        approx, fast, left, roundZp, outZp, actMin, actMax, actMin8, actMax8);
     }
   }
 }
@@ -425,7 +426,8 @@ function conv2dDirectSimd(p: usize): void {
   const actMin = i16x8.splat(<i16>param(p, 23)), actMax = i16x8.splat(<i16>param(p, 24));
   const actMin8 = i8x16.splat(<i8>param(p, 23)), actMax8 = i8x16.splat(<i8>param(p, 24));
   const fast = rqFast(rq), left = rqLeft(rq), roundZp = rqRoundZp(rq, outZpS);
-  const approx = rqApprox(rq), magicZp = approxMagicZp(outZpS);
+  const approx = rqApprox(rq);
+  v128.store(CONV_K, approxMagicZp(outZpS));
   const rowBytes = ((<usize>gK2 << 1) + 31) & ~15;
   const row0 = scratch, row1 = row0 + rowBytes, row2 = row1 + rowBytes, row3 = row2 + rowBytes;
   const H = gH, W = gW, IC = gIC, KH = gKH, SH = gSH, SW = gSW, padT = gPadT, padL = gPadL;
@@ -549,10 +551,14 @@ function conv2dDirectSimd(p: usize): void {
         }
       }
       requantizeTile(a0, b0, a1, b1, a2, b2, a3, b3, out0 + <usize>g, OC, OC - g < 8 ? OC - g : 8, rows, rq, OCp, g,
-        approx, magicZp, fast, left, roundZp, outZp, actMin, actMax, actMin8, actMax8);
+        approx, fast, left, roundZp, outZp, actMin, actMax, actMin8, actMax8);
     }
   }
 }
+
+/** The float32 requantization's c (approxMagicZp) of the current call, stored once: engines
+ * rematerialize SIMD constants inside loops, a load from a fixed address is one instruction. */
+const CONV_K: usize = memory.data(16, 16);
 
 // The 4 x 8 results of a tile (accumulators a_r, b_r of pixel r, channels g..g+3 and g+4..g+7)
 // requantized and stored: the first `n` channels of the first `rows` pixels, OC bytes apart.
@@ -562,12 +568,13 @@ function conv2dDirectSimd(p: usize): void {
 @inline
 function requantizeTile(
   a0: v128, b0: v128, a1: v128, b1: v128, a2: v128, b2: v128, a3: v128, b3: v128, dst: usize, OC: i32, n: i32,
-  rows: i32, rq: usize, OCp: i32, g: i32, approx: bool, magicZp: v128, fast: bool, left: bool, roundZp: v128,
+  rows: i32, rq: usize, OCp: i32, g: i32, approx: bool, fast: bool, left: bool, roundZp: v128,
   outZp: v128, actMin: v128, actMax: v128, actMin8: v128, actMax8: v128,
 ): void {
   if (approx) {
-    const sa = approxConst(rq, OCp, g, 0), sb = approxConst(rq, OCp, g + 4, 0);
-    const ha = approxConst(rq, OCp, g, 1), hb = approxConst(rq, OCp, g + 4, 1);
+    const ap = approxColumns(rq, OCp, g);
+    const sa = v128.load(ap), sb = v128.load(ap, 16), ha = v128.load(ap, 32), hb = v128.load(ap, 48);
+    const magicZp = v128.load(CONV_K);
     const ya0 = approxY(a0, sa, ha, magicZp), yb0 = approxY(b0, sb, hb, magicZp);
     const ya1 = approxY(a1, sa, ha, magicZp), yb1 = approxY(b1, sb, hb, magicZp);
     const ya2 = approxY(a2, sa, ha, magicZp), yb2 = approxY(b2, sb, hb, magicZp);

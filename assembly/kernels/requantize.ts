@@ -16,8 +16,9 @@
 //   t + 20n.. 24n: i32 2^(e + 9)        (fast path: clamp bound)
 //   t + 24n.. 28n: i32 -2^(e + 9)
 //   t + 28n.. 32n: i32 2^(E - e)        (fast path: aligns every channel on the shift E)
-//   t + 32n.. 36n: f32 m * 2^-(31 + e)   (float32 path: the channel's scale, rounded to float32)
-//   t + 36n.. 40n: f32 h                 (float32 path: 2^-(e+1), 0 for e = 0 or multiplier 0)
+//   t + 32n.. 40n: float32 path, per group of 8 channels 64 bytes: 8 x f32 m * 2^-(31 + e) (the
+//                  channel's scale, rounded to float32), then 8 x f32 h (2^-(e+1); 0 for e = 0
+//                  or multiplier 0)
 // The scalar path uses multiplier/shift with assembly/fixedpoint.ts; the SIMD paths the other
 // columns. All give the bits of TFLite's double-rounding MultiplyByQuantizedMultiplier.
 import { roundingDivideByPOT, clampI32 } from "../fixedpoint";
@@ -208,12 +209,18 @@ export function rqApprox(rq: usize): bool { return load<i32>(rq, 12) != 0; }
 @inline
 export function approxMagicZp(outZp: i32): v128 { return f32x4.splat(<f32>3072.5 + <f32>outZp + <f32>0.00048828125); }
 
-/** Float32 scale s (k = 0) or half-step h (k = 1) of channels c..c+3. */
+/** Float32 scale s (k = 0) or half-step h (k = 1) of channels c..c+3 (c a multiple of 4). */
 // @ts-ignore: decorator
 @inline
 export function approxConst(rq: usize, nc: i32, c: i32, k: i32): v128 {
-  const n = <usize>nc;
-  return v128.load(rq + RQ_HEADER + (n << 5) + (<usize>k * (n << 2)) + (<usize>c << 2));
+  return v128.load(approxColumns(rq, nc, c & ~7) + (<usize>k << 5) + (<usize>(c & 4) << 2));
+}
+
+/** The float32 constants of the group of 8 channels at c: scales at +0 and +16, half-steps at +32 and +48. */
+// @ts-ignore: decorator
+@inline
+export function approxColumns(rq: usize, nc: i32, c: i32): usize {
+  return rq + RQ_HEADER + (<usize>nc << 5) + (<usize>c << 3);
 }
 
 /**

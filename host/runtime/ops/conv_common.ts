@@ -80,7 +80,8 @@ export function accumulatorBounds(bias: Int32Array, channels: number, inZp: numb
 /**
  * The requantization table of assembly/kernels/requantize.ts for `channels` outputs, padded to
  * n = roundup(channels, 8): a 16-byte header (E, fast, left, approx) and the columns f64 2^-e,
- * multiplier, shift, 2^left, +-2^(e+9), 2^(E-e), f32 scale, f32 half-step.
+ * multiplier, shift, 2^left, +-2^(e+9), 2^(E-e), then f32 scales and half-steps interleaved per
+ * group of 8 channels.
  * `accBound` (per channel, see accumulatorBounds) enables the float32 path when it is provably
  * safe; without it the float32 path stays off.
  */
@@ -92,8 +93,8 @@ export function requantTable(inScale: number, wScales: number[], outScale: numbe
   const col = (k: number) => new Int32Array(bytes.buffer, 16 + 4 * k * n, n);
   const rscale = new Float64Array(bytes.buffer, 16, n);
   const mult = col(2), shift = col(3), lmul = col(4), bound = col(5), negBound = col(6), align = col(7);
-  const fscale = new Float32Array(bytes.buffer, 16 + 32 * n, n);
-  const fhalf = new Float32Array(bytes.buffer, 16 + 36 * n, n);
+  // The float32 columns interleaved per group of 8 channels: [8 scales][8 half-steps].
+  const fcols = new Float32Array(bytes.buffer, 16 + 32 * n, 2 * n);
   const rights: number[] = [];
   for (let c = 0; c < channels; c++) {
     // TFLite: double(input_scale) * double(filter_scale[c]) / double(output_scale).
@@ -127,8 +128,9 @@ export function requantTable(inScale: number, wScales: number[], outScale: numbe
   }
   if (approx) {
     for (let c = 0; c < channels; c++) {
-      fscale[c] = Math.fround(mult[c] * 2 ** -(31 + rights[c]));
-      fhalf[c] = mult[c] === 0 || rights[c] === 0 ? 0 : 2 ** -(rights[c] + 1);
+      const at = 16 * (c >> 3) + (c & 7);
+      fcols[at] = Math.fround(mult[c] * 2 ** -(31 + rights[c]));
+      fcols[at + 8] = mult[c] === 0 || rights[c] === 0 ? 0 : 2 ** -(rights[c] + 1);
     }
   }
   head[0] = E;

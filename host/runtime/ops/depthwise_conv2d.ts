@@ -49,7 +49,7 @@ const SWEEP_TAP_PAIRS: ReadonlyArray<readonly [number, number]> = [[0, 3], [1, 4
  * The 3x3 SIMD path's per-block constants (kernel word 27): for each block of 8 channels, the
  * block's 80 int16 weights in the pairs of SWEEP_TAP_PAIRS (per pair, per channel: the two
  * taps' weights), then its folded bias (8 x int32), then the float32 scales and
- * half-steps of the requantization table (8 x f32 each, bytes 16 + 32n and 16 + 36n of it).
+ * half-steps of the requantization table (8 x f32 each, at 16 + 32n + 64 b of it).
  */
 export function packDepthwiseBlocks(w: Int8Array, folded: Int32Array, rq: Uint8Array, oc: number): Uint8Array {
   const blocks = oc / 8;
@@ -68,8 +68,8 @@ export function packDepthwiseBlocks(w: Int8Array, folded: Int32Array, rq: Uint8A
     for (let j = 0; j < 8; j++) {
       const c = b * 8 + j;
       view.setInt32(at + 160 + 4 * j, folded[c], true);
-      view.setUint32(at + 192 + 4 * j, rqView.getUint32(16 + 32 * oc + 4 * c, true), true);
-      view.setUint32(at + 224 + 4 * j, rqView.getUint32(16 + 36 * oc + 4 * c, true), true);
+      view.setUint32(at + 192 + 4 * j, rqView.getUint32(16 + 32 * oc + 64 * b + 4 * j, true), true);
+      view.setUint32(at + 224 + 4 * j, rqView.getUint32(16 + 32 * oc + 64 * b + 32 + 4 * j, true), true);
     }
   }
   return out;
