@@ -193,7 +193,8 @@ export function storeBytesHigh(dst: usize, v: v128, count: i32): void {
 //   floor(v) = (bits(y) >> 12) - 0x45400,   frac12 = bits(y) & 0xfff (v's fraction * 2^12).
 // v = V + 2^-11 + d with V = w + outZp + 1/2 and |d| < 2^-12 + 2^-13 (w~'s error plus y's
 // rounding). A lane is trusted when frac12 >= 4 (bits(y) & 0xffc != 0): then
-// V lies in (floor(v) + 2^-13, floor(v) + 1 - 3*2^-13), so E + outZp = floor(V) = floor(v).
+// V lies in (floor(v) + 2^-13, floor(v) + 1 - 3*2^-13), so E + outZp = floor(V) = floor(v)
+// (any |d| <= 2^-11 would do: V stays in [floor(v), floor(v) + 1 - 2^-12]).
 //  - |w~| > 384 (trusted or not): |w| > 383.9 and |w~ - w| < 1 (the host proves |z| < 2^21, see
 //    requantTable), so E + outZp and floor(v) leave the int8 range on the same side
 //    (|outZp| <= 128); the clamp equates them. floor(v) computed from the bits stays monotonic
@@ -240,12 +241,18 @@ export function approxK(k: i32): v128 {
   return v128.load(APPROX_K + (<usize>k << 4));
 }
 
-/** y = f32(f32(f32(acc) * s + copysign(h, acc)) + c), as its bits (see above). */
+/**
+ * y = f32(f32(f32(acc) * s + copysign(h, acc)) + c), as its bits (see above). The relaxed build
+ * computes f32(f32(acc) * s + f32(c + copysign(h, acc))) with f32x4.relaxed_madd, fused or not:
+ * |y - (V + 3072 + 2^-11)| <= 2^-14.4 (s, product) + 2^-13 (c + h) + 2^-13 (y) < 2^-11, which
+ * the trust rule tolerates, so both builds give the same bytes.
+ */
 // @ts-ignore: decorator
 @inline
 export function approxY(acc: v128, s: v128, h: v128, c: v128): v128 {
-  const w = f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(acc), s), v128.or(v128.and(acc, approxK(0)), h));
-  return f32x4.add(w, c);
+  const hs = v128.or(v128.and(acc, approxK(0)), h);
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(f32x4.convert_i32x4_s(acc), s, f32x4.add(c, hs));
+  return f32x4.add(f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(acc), s), hs), c);
 }
 
 /** floor(v) = E + outZp where trusted (i32 lanes, not yet clamped). */

@@ -63,7 +63,7 @@ export function isBuildSupported(build: KernelBuild): boolean {
 /**
  * Does the engine run relaxed SIMD at all? Probed with a one-function module that uses
  * i32x4.relaxed_dot_i8x16_i7x16_add_s, so "relaxed" is only chosen where the feature exists
- * even while the relaxed build happens to contain no relaxed instruction (it then equals simd).
+ * (the relaxed build uses f32x4.relaxed_madd; an engine without the feature would refuse it anyway).
  */
 export function engineHasRelaxedSimd(): boolean {
   const v128Zero = [0xfd, 0x0c, ...new Array<number>(16).fill(0)];
