@@ -24,6 +24,9 @@
 // group as K2/2 blocks of 16 bytes: [channel 0..7][2 consecutive k] (zero-filled padding).
 // i32x4.dot_i16x8_s of a splat pair (x[k], x[k+1]) with one 8-byte block half gives 4 channels'
 // partial sums directly; the scalar loop reads the same layout.
+// Pointwise convolutions with K a multiple of 8 gather a tile's four pixels as one panel instead
+// of four rows: 16 bytes per k-pair, [pixel 0..3][x[k], x[k+1]], so the SIMD loop reads all four
+// pairs from one moving pointer at constant offsets (separate rows cost an address add each).
 import { param } from "../fixedpoint";
 import { conv2dWinograd } from "./conv2d_winograd";
 import {
