@@ -11,6 +11,7 @@ import { measureInterleaved, errorText } from "./lib/measure.mjs";
 import { createTfliteRunner } from "./lib/tflite-peer.mjs";
 import { createOrtRunner, loadOrt } from "./lib/ort-peers.mjs";
 import { gemmCase, opCasesFromGraph } from "./lib/op-cases.mjs";
+import { measureCeilings } from "./lib/ceiling.mjs";
 import {
   TARGETS, TFLM_ARENA_BYTES, arenaVerdict, formatTable, latencyVerdict, ms, ratio, speedupVerdict,
 } from "./lib/report.mjs";
@@ -368,6 +369,8 @@ if (!args["ops-only"]) {
   }
 }
 if (!args["models-only"]) {
+  log("  machine ceilings (bench/lib/ceiling.ts) ...");
+  results.meta.ceilings = measureCeilings();
   await loadOrt();
   const cases = collectOpCases();
   for (const c of cases) {
@@ -396,13 +399,27 @@ const count = (rows, key) => {
 };
 summary.push(`Targets: model latency <= 0.8x TFLite-wasm: ${count(results.models, "latency_met")}; ` +
   `arena <= TFLM: ${count(results.models, "arena_met")}; GEMM/conv >= 1.2x ORT-web: ${count(results.ops, "met")}`);
+const ceil = results.meta.ceilings;
+if (ceil && !ceil.error) {
+  summary.push(`This machine, this run (GMAC/s of i32x4.dot_i16x8_s, one core): peak ${ceil.peak_gmacs.toFixed(1)}; ` +
+    `qedge's 4x8 register tile with data in L1: ${ceil.tile_gmacs.toFixed(1)} (int16 weights), ${ceil.tile8_gmacs.toFixed(1)} ` +
+    `(int8 weights widened on load); a 6x8 tile: ${ceil.tile12_gmacs.toFixed(1)} (V8 spills its twelve accumulators)`);
+} else if (ceil) summary.push(`Machine ceilings not measured: ${ceil.error}`);
 const missed = [...results.models.filter((r) => r.latency_met === false), ...results.ops.filter((r) => r.met === false)];
 if (missed.length) {
   // The reasons were measured, not guessed: bench/README.md, "where the time goes".
-  summary.push("Why targets are missed (measured; bench/README.md, \"Where qedge stands, and where the time goes\"): " +
-    "without hardware relaxed-SIMD dot products, i32x4.dot_i16x8_s is the cheapest exact int8 MAC and the GEMM loops " +
-    "run at its ceiling (~16 MAC/cycle); bit-exact TFLite Micro requantization costs a per-lane check that XNNPACK's " +
-    "float requantization does not pay (~60 us of VWW).");
+  const why = [];
+  for (const r of missed) {
+    const gops = r.qedge?.[AUTO]?.gops;
+    if (gops && ceil && !ceil.error) {
+      why.push(`${r.id}: qedge runs at ${(gops / 2).toFixed(1)} GMAC/s, ${((50 * gops) / ceil.tile_gmacs).toFixed(0)}% of the ` +
+        `register-tile loop alone in this run; more needs fewer multiplies (e.g. Strassen, more memory), not a faster loop`);
+    } else if (r.model) {
+      why.push(`${r.model}: bit-exact TFLite Micro requantization costs a per-lane check that XNNPACK's float ` +
+        "requantization does not pay; the depthwise layers need pair shuffles the GEMM loops do not");
+    }
+  }
+  summary.push("Why targets are missed (measured; bench/README.md, \"Where qedge stands, and where the time goes\"):", ...why.map((w) => `  ${w}`));
 }
 summary.push(`Wrote ${relative(process.cwd(), outPath)} in ${results.meta.wall_s.toFixed(0)} s ` +
   `(load average ${results.meta.load_average_at_start[0].toFixed(1)} -> ${results.meta.load_average_at_end[0].toFixed(1)} on ${results.meta.cores} cores)`);
