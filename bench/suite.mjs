@@ -369,7 +369,7 @@ if (!args["ops-only"]) {
   }
 }
 if (!args["models-only"]) {
-  log("  machine ceilings (bench/lib/ceiling.ts) ...");
+  log("  machine ceilings (bench/wasm/ceiling.ts) ...");
   results.meta.ceilings = measureCeilings();
   await loadOrt();
   const cases = collectOpCases();

@@ -1,5 +1,6 @@
-// Compile bench/lib/ceiling.ts (asc, into a temporary file) and measure, in GMAC/s, what one
-// core gets from i32x4.dot_i16x8_s: the instruction's peak and the register tiles (see there).
+// Compile bench/wasm/ceiling.ts (AssemblyScript, with asc, into a temporary file) and measure,
+// in GMAC/s, what one core gets from i32x4.dot_i16x8_s: the instruction's peak and the register
+// tiles (see there).
 // Medians of interleaved rounds, like the peers.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -19,7 +20,7 @@ export function measureCeilings(rounds = 7) {
   try {
     const out = join(dir, "ceiling.wasm");
     const asc = join(ROOT, "node_modules", ".bin", "asc");
-    const r = spawnSync(asc, [join(HERE, "ceiling.ts"), "-O3", "--enable", "simd", "--runtime", "stub", "--initialMemory", "1", "-o", out], { encoding: "utf8", cwd: dir });
+    const r = spawnSync(asc, [join(HERE, "..", "wasm", "ceiling.ts"), "-O3", "--enable", "simd", "--runtime", "stub", "--initialMemory", "1", "-o", out], { encoding: "utf8", cwd: dir });
     if (r.status !== 0) return { error: `asc failed: ${(r.stderr || r.stdout || "").trim().split("\n")[0]}` };
     const e = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(out)), { env: { abort() {} } }).exports;
     const names = Object.keys(MACS);
