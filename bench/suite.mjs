@@ -413,7 +413,7 @@ if (missed.length) {
     const gops = r.qedge?.[AUTO]?.gops;
     if (gops && ceil && !ceil.error) {
       why.push(`${r.id}: qedge runs at ${(gops / 2).toFixed(1)} GMAC/s, ${((50 * gops) / ceil.tile_gmacs).toFixed(0)}% of the ` +
-        `register-tile loop alone in this run; more needs fewer multiplies (e.g. Strassen, more memory), not a faster loop`);
+        `register-tile loop alone in this run (one level of Strassen measured only 2-3% faster, at 3x the arena)`);
     } else if (r.model) {
       why.push(`${r.model}: bit-exact TFLite Micro requantization costs a per-lane check that XNNPACK's float ` +
         "requantization does not pay; the depthwise layers need pair shuffles the GEMM loops do not");
