@@ -87,10 +87,14 @@ export function add(p: usize): void {
   const out = <usize>param(p, 2);
   const n = param(p, 3);
   const tables = n >= ADD_TABLE_MIN_ELEMENTS;
-  if (tables) buildAddTables(p);
   const om = param(p, 14), os = param(p, 15), oz = param(p, 6), lo = param(p, 7), hi = param(p, 8);
+  // The SIMD path computes both rescales in lanes: it needs no tables (building them costs
+  // 512 scalar rescales).
+  if (ASC_FEATURE_SIMD) {
+    if (param(p, 16) == 0 && addSimdApplies(p)) { addSimd(p); return; }
+  }
+  if (tables) buildAddTables(p);
   if (param(p, 16) == 0) {
-    if (ASC_FEATURE_SIMD && addSimdApplies(p)) { addSimd(p); return; }
     if (tables) {
       let i = 0;
       if (ASC_FEATURE_SIMD) {
