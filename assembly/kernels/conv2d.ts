@@ -14,7 +14,7 @@
 //   15 strideH  16 strideW  17 dilationH  18 dilationW  19 padTop  20 padLeft
 //   21 inZp  22 outZp  23 actMin  24 actMax
 //   25 Winograd-transformed weights, or 0 (assembly/kernels/conv2d_winograd.ts; word 1 is then 0)
-//   26 direct-tile weights, or 0 (few output channels; see conv2dDirectSimd)
+//   26 direct-tile weights, or 0 (at most 8 output channels; see conv2dDirectSimd)
 //   27 bias with the input zero point folded in (with word 26)
 //
 // The convolution runs as a GEMM: each output pixel's receptive field is gathered into a row of
@@ -406,9 +406,9 @@ function conv2dSimd(p: usize): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// SIMD, few output channels (the host sets words 26 and 27: first layers such as VWW's 3x3x3
-// stride 2 with 8 channels). With one or two channel groups a gathered row feeds too few
-// products to pay for itself, so tiles of four interior pixels of one output row read their taps
+// SIMD, one group of output channels (the host sets words 26 and 27: first layers such as VWW's
+// 3x3x3 stride 2 with 8 channels). With one channel group a gathered row feeds too few products
+// to pay for itself, so tiles of four interior pixels of one output row read their taps
 // straight from the input: the input zero point is folded into the bias (word 27) and each
 // kernel row's run of KW * IC taps is read as pairs of raw bytes, four pairs per 8-byte load
 // (word 26: runs padded to even length with a zero weight; the pad reads the next input byte).

@@ -133,10 +133,11 @@ export const prepareConv2d: OpPrepare = (ctx) => {
   const winogradBlob = winograd ? ctx.constBlob(new Uint8Array(winograd.buffer)) : null;
   // The direct path's packed weights, unless the Winograd path replaces it.
   const packed = winograd ? null : ctx.constBlob(new Uint8Array(packConvWeights(w, OC, K).buffer));
-  // Few output channels (first layers): interior tiles read their taps straight from the
-  // input (conv2d.ts, "direct tiles") with weights in runs padded to even length and the
-  // input zero point folded into the bias; gathering would cost as much as the products.
-  const direct = !winograd && OCp <= 16 && N === 1 && g.dilationH === 1 && g.dilationW === 1 &&
+  // One group of output channels (first layers such as VWW's): interior tiles read their taps
+  // straight from the input (conv2d.ts, "direct tiles") with weights in runs padded to even
+  // length and the input zero point folded into the bias; a gathered row would feed only eight
+  // channels' products. From two groups on, gathering once for both is faster (measured).
+  const direct = !winograd && OCp <= 8 && N === 1 && g.dilationH === 1 && g.dilationW === 1 &&
     !(KH === 1 && KW === 1 && g.strideH === 1 && g.strideW === 1) ? directWeights(w, OC, KH, KW * IC) : null;
   const directBlob = direct ? ctx.constBlob(new Uint8Array(direct.buffer)) : null;
   const foldedBlob = direct ? ctx.constBlob(new Uint8Array(foldBias(biasInt, w, OC, K, inQ.zeroPoint).buffer)) : null;
