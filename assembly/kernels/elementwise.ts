@@ -19,7 +19,7 @@
 // share storage with input1 (or input2).
 import { clampI32, multiplyByQuantizedMultiplier, param } from "../fixedpoint";
 import { narrowToI8, requantize4 } from "./simd_requant";
-import { approx8, approxK, approxMagicZp, approxTrustedAll } from "./requantize";
+import { approx8, approxMagicZp, approxTrustedAll } from "./requantize";
 
 // ADD rescales each input on its own before the sum, so each input's rescaled value is a function
 // of one int8: for large tensors the kernel tabulates both (256 int32 each, built per call with
