@@ -461,23 +461,23 @@ function sweepRow3x3(
     for (let i = pairs << 1; i < count; i++) {
       let a0 = v128.load(blk, 160), a1 = v128.load(blk, 176);
       let x0 = v128.load8x8_s(q0), x1 = v128.load8x8_s(q1);
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), v128.load(blk)));
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), v128.load(blk, 16)));
+      a0 = dotLo(a0, x0, x1, v128.load(blk));
+      a1 = dotHi(a1, x0, x1, v128.load(blk, 16));
       x0 = v128.load8x8_s(q0 + cs); x1 = v128.load8x8_s(q1 + cs);
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), v128.load(blk, 32)));
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), v128.load(blk, 48)));
+      a0 = dotLo(a0, x0, x1, v128.load(blk, 32));
+      a1 = dotHi(a1, x0, x1, v128.load(blk, 48));
       pin(a0, a1);
       x0 = v128.load8x8_s(q0 + cs2); x1 = v128.load8x8_s(q1 + cs2);
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), v128.load(blk, 64)));
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), v128.load(blk, 80)));
+      a0 = dotLo(a0, x0, x1, v128.load(blk, 64));
+      a1 = dotHi(a1, x0, x1, v128.load(blk, 80));
       x0 = v128.load8x8_s(q2); x1 = v128.load8x8_s(q2 + cs);
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), v128.load(blk, 96)));
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), v128.load(blk, 112)));
+      a0 = dotLo(a0, x0, x1, v128.load(blk, 96));
+      a1 = dotHi(a1, x0, x1, v128.load(blk, 112));
       pin(a0, a1);
       // The ninth tap pairs with itself; its partner weights are 0.
       x0 = v128.load8x8_s(q2 + cs2);
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x0, 0, 8, 1, 9, 2, 10, 3, 11), v128.load(blk, 128)));
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x0, 4, 12, 5, 13, 6, 14, 7, 15), v128.load(blk, 144)));
+      a0 = dotLo(a0, x0, x0, v128.load(blk, 128));
+      a1 = dotHi(a1, x0, x0, v128.load(blk, 144));
       let v = i64x2.splat(0);
       let done = false;
       if (approx) {
