@@ -3,7 +3,8 @@
 import { OP_CONV_2D } from "../../../assembly/abi.js";
 import type { OpPrepare } from "./types.js";
 import {
-  accumulatorBounds, activationQuant, biasValues, checkRank4, convGeometry, requantTable, roundUp, weightScales,
+  accumulatorBounds, activationQuant, biasValues, checkRank4, convGeometry, foldInputZeroPoint, requantTable, roundUp,
+  weightScales,
 } from "./conv_common.js";
 
 /** Output pixels per SIMD register tile (CONV_ROWS in assembly/kernels/conv2d.ts). */
@@ -39,17 +40,6 @@ export function directWeights(w: Int8Array, oc: number, kh: number, run: number)
     }
   }
   return packConvWeights(padded, oc, kd);
-}
-
-/** bias[c] - inZp * sum of channel c's weights, wrapping in int32 like the kernel's sums. */
-export function foldBias(bias: Int32Array, w: Int8Array, oc: number, k: number, inZp: number): Int32Array {
-  const out = new Int32Array(bias.length);
-  for (let c = 0; c < bias.length; c++) {
-    let sum = 0;
-    if (c < oc) for (let i = 0; i < k; i++) sum += w[c * k + i];
-    out[c] = (bias[c] - Math.imul(inZp, sum)) | 0;
-  }
-  return out;
 }
 
 /** Rows of G' = 2G, the integer form of Winograd F(2, 3)'s filter transform. */
@@ -140,7 +130,12 @@ export const prepareConv2d: OpPrepare = (ctx) => {
   const direct = !winograd && OCp <= 8 && N === 1 && g.dilationH === 1 && g.dilationW === 1 &&
     !(KH === 1 && KW === 1 && g.strideH === 1 && g.strideW === 1) ? directWeights(w, OC, KH, KW * IC) : null;
   const directBlob = direct ? ctx.constBlob(new Uint8Array(direct.buffer)) : null;
-  const foldedBlob = direct ? ctx.constBlob(new Uint8Array(foldBias(biasInt, w, OC, K, inQ.zeroPoint).buffer)) : null;
+  const weightSum = (c: number) => {
+    let s = 0;
+    for (let i = c * K; i < (c + 1) * K; i++) s += w[i];
+    return s;
+  };
+  const foldedBlob = direct ? ctx.constBlob(new Uint8Array(foldInputZeroPoint(biasInt, OC, inQ.zeroPoint, weightSum).buffer)) : null;
   const im2colBytes = CONV_ROWS * roundUp(2 * K2 + 16, 16);
   const winogradBytes = winograd ? 16 * WINOGRAD_TILES * (2 * IC) + 16 * WINOGRAD_TILES * 32 : 0;
   const scratch = ctx.scratch(Math.max(im2colBytes, winogradBytes), 16);

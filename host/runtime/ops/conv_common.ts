@@ -67,6 +67,17 @@ const FAST_SHIFT = 21;
 const APPROX_LIMIT = 2 ** 21;
 
 /**
+ * The bias with the input zero point folded in: bias[c] - inZp * weightSum(c) for the `channels`
+ * real channels (entries past them kept, zero), wrapping in int32 like the kernels' sums. Kernels
+ * that take it sum raw inputs times weights.
+ */
+export function foldInputZeroPoint(bias: Int32Array, channels: number, inZp: number, weightSum: (c: number) => number): Int32Array {
+  const out = Int32Array.from(bias);
+  for (let c = 0; c < channels; c++) out[c] = (bias[c] - Math.imul(inZp, weightSum(c))) | 0;
+  return out;
+}
+
+/**
  * Per-channel bound on |acc| = |bias + sum (x - inZp) * w| over all int8 inputs (capped at 2^31:
  * the int32 accumulator cannot exceed it in magnitude). `weightAbsSum(c)` is sum |w| of channel c.
  */

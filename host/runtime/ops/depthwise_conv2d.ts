@@ -3,7 +3,8 @@
 import { OP_DEPTHWISE_CONV_2D } from "../../../assembly/abi.js";
 import type { OpPrepare } from "./types.js";
 import {
-  accumulatorBounds, activationQuant, biasValues, checkRank4, convGeometry, requantTable, roundUp, weightScales,
+  accumulatorBounds, activationQuant, biasValues, checkRank4, convGeometry, foldInputZeroPoint, requantTable, roundUp,
+  weightScales,
 } from "./conv_common.js";
 
 /**
@@ -23,17 +24,6 @@ export function packDepthwisePairs(w: Int8Array, taps: number, oc: number): Int1
         out[at + 1] = 2 * q + 1 < taps ? w[(2 * q + 1) * oc + c] : 0;
       }
     }
-  }
-  return out;
-}
-
-/** bias[c] - inZp * sum over taps of w[t][c], in int32 (wrapping, like the kernel's sums). */
-export function foldZeroPoint(bias: Int32Array, w: Int8Array, taps: number, oc: number, inZp: number): Int32Array {
-  const out = new Int32Array(bias.length);
-  for (let c = 0; c < oc; c++) {
-    let sum = 0;
-    for (let t = 0; t < taps; t++) sum += w[t * oc + c];
-    out[c] = (bias[c] - Math.imul(inZp, sum)) | 0;
   }
   return out;
 }
@@ -106,7 +96,11 @@ export const prepareDepthwiseConv2d: OpPrepare = (ctx) => {
   const pairs = ctx.constBlob(new Uint8Array(pairValues.buffer));
   const biasInt = biasValues(ctx, bias, OC, roundUp(OC, 8));
   const biasBlob = ctx.constBlob(new Uint8Array(biasInt.buffer));
-  const foldedValues = foldZeroPoint(biasInt, w, KH * KW, OC, inQ.zeroPoint);
+  const foldedValues = foldInputZeroPoint(biasInt, OC, inQ.zeroPoint, (c) => {
+    let s = 0;
+    for (let t = 0; t < KH * KW; t++) s += w[t * OC + c];
+    return s;
+  });
   const folded = ctx.constBlob(new Uint8Array(foldedValues.buffer));
   const taps = KH * KW;
   const accBound = accumulatorBounds(biasInt, OC, inQ.zeroPoint, (c) => {
