@@ -1,26 +1,28 @@
 // Machine ceilings for the int8 kernels, measured in the same run as the peers (bench/lib/ceiling.mjs
 // compiles this with asc): what one core's V8 gets out of i32x4.dot_i16x8_s.
-//   peak:  eight independent dot + add chains on registers (the instruction's own throughput)
+//   peak:  eight independent chains of dots on registers (the instruction's own throughput). Each
+//          dot takes the previous one's result, so neither Binaryen nor V8 can fold or hoist it
+//          (an earlier version dotted constants: both compilers hoisted the dots and it timed adds)
 //   tile:  the register tile qedge's GEMM-like loops use (4 rows x 8 channels: four broadcast
 //          input pairs, two int16 weight vectors, eight dots and adds per step), data in L1
 //   tile8: the same with int8 weights widened as they are loaded (v128.load8x8_s)
 //   tile12: 6 rows x 8 channels (twelve accumulators), to show what a bigger tile costs in V8
+// Memory: the chains start from the 8 vectors at 0..127 and dot with the one at 128; results go
+// to 0 (peak) and 16/32 (tiles). test/bench/ceiling.test.ts checks each against a JS reference.
+
+const X: usize = 4096;   // 128 k-pairs x 4 rows of int16 pairs (2 KB; 6 rows for tile12: 3 KB)
+const W: usize = 8192;   // 128 k-pairs x 8 channels of int16 pairs (4 KB)
 
 export function peak(n: i32): void {
-  let a0 = i32x4.splat(1), a1 = i32x4.splat(2), a2 = i32x4.splat(3), a3 = i32x4.splat(4);
-  let a4 = i32x4.splat(5), a5 = i32x4.splat(6), a6 = i32x4.splat(7), a7 = i32x4.splat(8);
-  const x = i16x8.splat(3), y = i16x8.splat(5), z = i16x8.splat(7);
+  let a0 = v128.load(0), a1 = v128.load(16), a2 = v128.load(32), a3 = v128.load(48);
+  let a4 = v128.load(64), a5 = v128.load(80), a6 = v128.load(96), a7 = v128.load(112);
+  const y = v128.load(128);
   for (let i = 0; i < n; i++) {
-    a0 = i32x4.add(a0, i32x4.dot_i16x8_s(x, y)); a1 = i32x4.add(a1, i32x4.dot_i16x8_s(y, z));
-    a2 = i32x4.add(a2, i32x4.dot_i16x8_s(x, z)); a3 = i32x4.add(a3, i32x4.dot_i16x8_s(z, y));
-    a4 = i32x4.add(a4, i32x4.dot_i16x8_s(x, y)); a5 = i32x4.add(a5, i32x4.dot_i16x8_s(y, z));
-    a6 = i32x4.add(a6, i32x4.dot_i16x8_s(x, z)); a7 = i32x4.add(a7, i32x4.dot_i16x8_s(z, y));
+    a0 = i32x4.dot_i16x8_s(a0, y); a1 = i32x4.dot_i16x8_s(a1, y); a2 = i32x4.dot_i16x8_s(a2, y); a3 = i32x4.dot_i16x8_s(a3, y);
+    a4 = i32x4.dot_i16x8_s(a4, y); a5 = i32x4.dot_i16x8_s(a5, y); a6 = i32x4.dot_i16x8_s(a6, y); a7 = i32x4.dot_i16x8_s(a7, y);
   }
   v128.store(0, i32x4.add(i32x4.add(i32x4.add(a0, a1), i32x4.add(a2, a3)), i32x4.add(i32x4.add(a4, a5), i32x4.add(a6, a7))));
 }
-
-const X: usize = 4096;   // 128 k-pairs x 4 rows of int16 pairs (2 KB)
-const W: usize = 8192;   // 128 k-pairs x 8 channels of int16 pairs (4 KB)
 
 export function tile(n: i32): void {
   for (let r = 0; r < n; r++) {
