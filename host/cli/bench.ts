@@ -7,31 +7,36 @@ import { parseArgs } from "node:util";
 import { InvalidArgumentError } from "../errors.js";
 import type { KernelChoice } from "../wasm/kernels.js";
 
-export const BENCH_HELP = `usage: qedge bench MODEL [--input FILE] [--runs N] [--warmup N]
+export const BENCH_HELP = `usage: qedge bench MODEL [--input FILE] [--runs N] [--warmup N] [--warmup-ms MS]
                    [--kernels auto|scalar|simd|relaxed] [--no-winograd] [--plain-core] [--json]
 
-Loads a .tflite model, times the load and the first invoke, then WARMUP untimed invokes and
+Loads a .tflite model, times the load and the first invoke, then untimed warmup invokes and
 RUNS timed ones, and prints the median / p10 / p90 latency with the model's memory use.
 
   --input FILE  raw bytes of the graph inputs, concatenated in order (input 0 first);
                 default: deterministic pseudo-random bytes (xorshift32, seed ${"0x" + 0x9e3779b9.toString(16)})
   --runs N      timed invokes (default 200)
-  --warmup N    untimed invokes before timing (default 20)
+  --warmup N    at least N untimed invokes before timing (default 20)
+  --warmup-ms MS  and keep warming up for at least MS milliseconds (default 250): V8 first runs
+                the kernels as baseline code and swaps in optimized code in the background;
+                timing before that swap measures the engine's warm-up, not the model
   --kernels     kernel build: auto (default), scalar, simd or relaxed
                 (Node 20: relaxed needs node --experimental-wasm-relaxed-simd)
   --no-winograd direct 3x3 stride-1 convolutions (default: Winograd F(2x2, 3x3): bit-identical,
                 faster, larger transformed weights; see weights in the report)
   --plain-core  measure only the plain core-module instantiation; by default the WASI component
-                path (the default runtime path) is measured and then the plain core module, and
-                the component's overhead is reported
+                path (the default runtime path) and the plain core module are both loaded and
+                timed in alternation (so machine noise hits both alike), and the component's
+                overhead is reported
   --json        print one JSON object on stdout instead of the text report
-Steady-state numbers are steadier with node --no-liftoff (V8 tier-up otherwise stalls early calls).`;
+Steady-state numbers are steadier still with node --no-liftoff (optimized code from the start).`;
 
 export interface BenchArgs {
   model: string;
   input: string | null;
   runs: number;
   warmup: number;
+  warmupMs: number;
   kernels: KernelChoice;
   plainCore: boolean;
   json: boolean;
@@ -39,6 +44,8 @@ export interface BenchArgs {
 }
 
 const KERNEL_CHOICES: readonly string[] = ["auto", "scalar", "simd", "relaxed"];
+/** Long enough for V8's background tier-up of the kernels on the slow boards we target. */
+export const DEFAULT_WARMUP_MS = 250;
 
 function count(name: string, text: string, min: number): number {
   if (!/^\d+$/.test(text)) throw new InvalidArgumentError(`--${name} must be a whole number, got '${text}'`);
@@ -57,6 +64,7 @@ export function parseBenchArgs(args: string[]): BenchArgs | null {
         input: { type: "string", short: "i" },
         runs: { type: "string", short: "n" },
         warmup: { type: "string", short: "w" },
+        "warmup-ms": { type: "string" },
         kernels: { type: "string", short: "k" },
         json: { type: "boolean" },
         "plain-core": { type: "boolean" },
@@ -81,6 +89,7 @@ export function parseBenchArgs(args: string[]): BenchArgs | null {
     input: values.input ?? null,
     runs: values.runs === undefined ? 200 : count("runs", values.runs, 1),
     warmup: values.warmup === undefined ? 20 : count("warmup", values.warmup, 0),
+    warmupMs: values["warmup-ms"] === undefined ? DEFAULT_WARMUP_MS : count("warmup-ms", values["warmup-ms"], 0),
     kernels: kernels as KernelChoice,
     plainCore: values["plain-core"] ?? false,
     json: values.json ?? false,
@@ -153,6 +162,7 @@ export interface BenchReport {
   model: string;
   kernels: string;
   runs: number;
+  /** Untimed invokes actually made (at least --warmup, more when --warmup-ms needed them). */
   warmup: number;
   input: string;
   load_ms: number;
@@ -188,24 +198,48 @@ function bytesView(v: ArrayBufferView): Uint8Array {
   return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 }
 
-export interface MeasureOptions { runs: number; warmup: number }
+export interface MeasureOptions {
+  runs: number;
+  /** At least this many untimed invokes per model ... */
+  warmup: number;
+  /** ... and at least this long in total (default 0). */
+  warmupMs?: number;
+}
+
+export interface Measured { times: number[]; warmup: number }
 
 /**
- * Time `runs` invokes after `warmup` untimed ones. Inputs are rewritten before every invoke,
- * outside the timed region (qedge may reuse input storage for later activations).
+ * Time `runs` invokes of each model after untimed warmup, alternating between the models so
+ * that whatever the machine does meanwhile (another process, a frequency change) falls on all
+ * of them alike. Inputs are rewritten before every invoke, outside the timed region (qedge may
+ * reuse input storage for later activations).
  */
-export function measureInvokes(model: BenchableModel, inputs: Uint8Array[], opts: MeasureOptions): number[] {
-  const views = inputs.map((_, i) => bytesView(model.input(i)));
-  const fill = () => { for (let i = 0; i < views.length; i++) views[i].set(inputs[i]); };
-  for (let i = 0; i < opts.warmup; i++) { fill(); model.invoke(); }
-  const times = new Array<number>(opts.runs);
-  for (let i = 0; i < opts.runs; i++) {
-    fill();
-    const t0 = performance.now();
-    model.invoke();
-    times[i] = performance.now() - t0;
+export function measureInterleaved(models: BenchableModel[], inputs: Uint8Array[][], opts: MeasureOptions): Measured[] {
+  const fills = models.map((m, j) => {
+    const views = inputs[j].map((_, i) => bytesView(m.input(i)));
+    return () => { for (let i = 0; i < views.length; i++) views[i].set(inputs[j][i]); };
+  });
+  const start = performance.now();
+  let warm = 0;
+  while (warm < opts.warmup || performance.now() - start < (opts.warmupMs ?? 0)) {
+    for (let j = 0; j < models.length; j++) { fills[j](); models[j].invoke(); }
+    warm++;
   }
-  return times;
+  const times = models.map(() => new Array<number>(opts.runs));
+  for (let i = 0; i < opts.runs; i++) {
+    for (let j = 0; j < models.length; j++) {
+      fills[j]();
+      const t0 = performance.now();
+      models[j].invoke();
+      times[j][i] = performance.now() - t0;
+    }
+  }
+  return times.map((t) => ({ times: t, warmup: warm }));
+}
+
+/** measureInterleaved for one model. */
+export function measureInvokes(model: BenchableModel, inputs: Uint8Array[], opts: MeasureOptions): number[] {
+  return measureInterleaved([model], [inputs], opts)[0].times;
 }
 
 export interface BenchModelOptions extends MeasureOptions {
@@ -220,34 +254,48 @@ export interface BenchModelOptions extends MeasureOptions {
 
 /** Load, first invoke, then steady state: the whole `qedge bench` measurement. */
 export async function benchModel(bytes: Uint8Array, opts: BenchModelOptions): Promise<BenchReport> {
-  const t0 = performance.now();
-  const model = await opts.load(bytes, { kernels: opts.kernels, ...(opts.winograd === false ? { winograd: false } : {}) });
-  const loadMs = performance.now() - t0;
-  const inputs = inputBytesFor(model, opts.input);
-  inputs.forEach((d, i) => bytesView(model.input(i)).set(d));
-  const t1 = performance.now();
-  model.invoke();
-  const firstMs = performance.now() - t1;
-  const s = summarize(measureInvokes(model, inputs, opts));
+  return (await benchModels(bytes, opts, [opts.load]))[0];
+}
+
+/**
+ * The same model through several loaders (instantiations), measured side by side: each is
+ * loaded and invoked once in turn, then the steady state of all runs interleaved.
+ */
+export async function benchModels(bytes: Uint8Array, opts: BenchModelOptions, loaders: BenchModelOptions["load"][]): Promise<BenchReport[]> {
+  const loaded = [];
+  for (const load of loaders) {
+    const t0 = performance.now();
+    const model = await load(bytes, { kernels: opts.kernels, ...(opts.winograd === false ? { winograd: false } : {}) });
+    const loadMs = performance.now() - t0;
+    const inputs = inputBytesFor(model, opts.input);
+    inputs.forEach((d, i) => bytesView(model.input(i)).set(d));
+    const t1 = performance.now();
+    model.invoke();
+    loaded.push({ model, inputs, loadMs, firstMs: performance.now() - t1 });
+  }
+  const measured = measureInterleaved(loaded.map((l) => l.model), loaded.map((l) => l.inputs), opts);
   // Nanosecond resolution is all performance.now() offers; more digits are noise in the JSON.
   const ns = (v: number) => Math.round(v * 1e6) / 1e6;
-  return {
-    model: opts.name,
-    kernels: model.kernels,
-    runs: opts.runs,
-    warmup: opts.warmup,
-    input: opts.inputLabel ?? (opts.input ? "file" : `xorshift32:0x${DEFAULT_SEED.toString(16)}`),
-    load_ms: ns(loadMs),
-    first_invoke_ms: ns(firstMs),
-    median_ms: ns(s.median),
-    p10_ms: ns(s.p10),
-    p90_ms: ns(s.p90),
-    min_ms: ns(s.min),
-    mean_ms: ns(s.mean),
-    arena_bytes: model.memory.arenaBytes,
-    weight_bytes: model.memory.weightBytes,
-    wasm_memory_bytes: model.memory.wasmMemoryBytes,
-  };
+  return loaded.map(({ model, loadMs, firstMs }, j) => {
+    const s = summarize(measured[j].times);
+    return {
+      model: opts.name,
+      kernels: model.kernels,
+      runs: opts.runs,
+      warmup: measured[j].warmup,
+      input: opts.inputLabel ?? (opts.input ? "file" : `xorshift32:0x${DEFAULT_SEED.toString(16)}`),
+      load_ms: ns(loadMs),
+      first_invoke_ms: ns(firstMs),
+      median_ms: ns(s.median),
+      p10_ms: ns(s.p10),
+      p90_ms: ns(s.p90),
+      min_ms: ns(s.min),
+      mean_ms: ns(s.mean),
+      arena_bytes: model.memory.arenaBytes,
+      weight_bytes: model.memory.weightBytes,
+      wasm_memory_bytes: model.memory.wasmMemoryBytes,
+    };
+  });
 }
 
 /** Milliseconds with about four significant digits. */
@@ -291,6 +339,7 @@ export async function benchCommand(args: string[]): Promise<number> {
     kernels: a.kernels,
     runs: a.runs,
     warmup: a.warmup,
+    warmupMs: a.warmupMs,
     input: a.input === null ? null : readFile(a.input, "--input"),
     inputLabel: a.input ?? undefined,
     winograd: a.winograd,
@@ -301,9 +350,8 @@ export async function benchCommand(args: string[]): Promise<number> {
     console.log(a.json ? JSON.stringify(report) : `${formatReport(report)}\ninstantiation plain core module`);
     return 0;
   }
-  // Default path (WASI component) first, then the plain core module on the same input.
-  const comp = await benchModel(bytes, { ...common, load: loadModel });
-  const plain = await benchModel(bytes, { ...common, load: core });
+  // The default path (WASI component) and the plain core module, timed in alternation.
+  const [comp, plain] = await benchModels(bytes, { ...common, load: loadModel }, [loadModel, core]);
   const overhead = Math.round((comp.median_ms / plain.median_ms - 1) * 10000) / 100;
   const report = {
     ...comp, instantiation: "component",

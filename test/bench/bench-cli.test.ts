@@ -3,7 +3,7 @@
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import {
-  benchCommand, benchModel, deterministicBytes, deterministicFloats, inputBytesFor, parseBenchArgs, quantile, summarize,
+  benchCommand, benchModel, benchModels, deterministicBytes, deterministicFloats, inputBytesFor, parseBenchArgs, quantile, summarize,
   type BenchableModel,
 } from "../../host/cli/bench.js";
 import { InvalidArgumentError } from "../../host/errors.js";
@@ -58,13 +58,13 @@ describe("deterministicBytes (xorshift32 13/17/5)", () => {
 describe("parseBenchArgs", () => {
   it("fills the documented defaults", () => {
     expect(parseBenchArgs(["m.tflite"])).toEqual({
-      model: "m.tflite", input: null, runs: 200, warmup: 20, kernels: "auto", plainCore: false, json: false, winograd: true,
+      model: "m.tflite", input: null, runs: 200, warmup: 20, warmupMs: 250, kernels: "auto", plainCore: false, json: false, winograd: true,
     });
   });
 
   it("reads every option", () => {
-    expect(parseBenchArgs(["--runs", "50", "--warmup", "0", "--kernels", "simd", "--json", "--input", "x.bin", "--no-winograd", "m.tflite"]))
-      .toEqual({ model: "m.tflite", input: "x.bin", runs: 50, warmup: 0, kernels: "simd", plainCore: false, json: true, winograd: false });
+    expect(parseBenchArgs(["--runs", "50", "--warmup", "0", "--warmup-ms", "0", "--kernels", "simd", "--json", "--input", "x.bin", "--no-winograd", "m.tflite"]))
+      .toEqual({ model: "m.tflite", input: "x.bin", runs: 50, warmup: 0, warmupMs: 0, kernels: "simd", plainCore: false, json: true, winograd: false });
   });
 
   it("returns null for --help", () => {
@@ -79,6 +79,7 @@ describe("parseBenchArgs", () => {
     [["m", "--runs", "abc"], /--runs must be a whole number/],
     [["m", "--runs", "0"], /--runs must be at least 1/],
     [["m", "--warmup", "-1"], /warmup/],
+    [["m", "--warmup-ms", "1.5"], /--warmup-ms must be a whole number/],
     [["m", "--bogus"], /bogus/],
   ])("rejects %j with a typed error", (args, msg) => {
     expect(() => parseBenchArgs(args as string[])).toThrow(InvalidArgumentError);
@@ -135,6 +136,35 @@ describe("benchModel report", () => {
     expect(json.median_ms).toBeLessThanOrEqual(json.p90_ms);
   });
 
+  it("keeps warming up until --warmup-ms has passed, and reports the invokes it made", async () => {
+    const m = fakeModel();
+    // Each fake invoke takes >= 1 ms, so 30 ms of warmup needs well over the 2 invokes asked for.
+    const invoke = m.invoke.bind(m);
+    m.invoke = () => { const t = performance.now(); while (performance.now() - t < 1); invoke(); };
+    const r = await benchModel(new Uint8Array(4), {
+      name: "x", kernels: "auto", runs: 3, warmup: 2, warmupMs: 30, input: null, load: async () => m,
+    });
+    expect(r.warmup).toBeGreaterThan(2);
+    expect(m.invokes).toBe(1 + r.warmup + 3);
+  });
+
+  it("times several loaders' models in alternation, each warmed up and fed its own input", async () => {
+    const a = fakeModel(), b = fakeModel();
+    const order: string[] = [];
+    for (const [m, tag] of [[a, "a"], [b, "b"]] as const) {
+      const invoke = m.invoke.bind(m);
+      m.invoke = () => { order.push(tag); invoke(); };
+    }
+    const input = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
+    const [ra, rb] = await benchModels(new Uint8Array(4), {
+      name: "x", kernels: "auto", runs: 4, warmup: 2, input, load: async () => a,
+    }, [async () => a, async () => b]);
+    // first invokes in loader order, then warmup and timed runs alternate a, b, a, b ...
+    expect(order.join("")).toBe("ab" + "ab".repeat(2 + 4));
+    expect([ra.warmup, rb.warmup, ra.runs, rb.runs]).toEqual([2, 2, 4, 4]);
+    for (const m of [a, b]) expect(m.fed.every((f) => f.join() === "1,2,3,4,5,6,7,8")).toBe(true);
+  });
+
   it("feeds deterministic bytes when no input is given", async () => {
     const a = fakeModel();
     const b = fakeModel();
@@ -153,7 +183,7 @@ describe.skipIf(!SHARED)("qedge bench on a real model (AD, FULLY_CONNECTED only)
     const spy = vi.spyOn(console, "log").mockImplementation((s: unknown) => { lines.push(String(s)); });
     let code: number;
     try {
-      code = await benchCommand([ad(), "--json", "--runs", "5", "--warmup", "1", "--kernels", "scalar"]);
+      code = await benchCommand([ad(), "--json", "--runs", "5", "--warmup", "1", "--warmup-ms", "0", "--kernels", "scalar"]);
     } finally {
       spy.mockRestore();
     }
