@@ -56,7 +56,7 @@ describe("bench machine-ceiling kernels", () => {
     for (const n of [1, 2, 5]) {
       fill(new Int16Array(mem, 0, 72), 7);
       const y = new Int32Array(mem.slice(128, 144));
-      const chains = Array.from({ length: 8 }, (_, i) => new Int32Array(mem.slice(i * 16, i * 16 + 16)));
+      const chains: Int32Array[] = Array.from({ length: 8 }, (_, i) => new Int32Array(mem.slice(i * 16, i * 16 + 16)));
       for (let it = 0; it < n; it++) for (let i = 0; i < 8; i++) chains[i] = dot(chains[i], y);
       const want = new Int32Array(4);
       for (const c of chains) for (let l = 0; l < 4; l++) want[l] = (want[l] + c[l]) | 0;
