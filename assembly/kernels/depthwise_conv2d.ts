@@ -108,7 +108,9 @@ const ACC4 = memory.data(16, 16);
  * Interior pixel, depth multiplier 1: the folded-bias sums of four adjacent channels (xc, wc:
  * the pixel's first tap and the weights at the first channel), left in ACC4. One tap per step
  * from the TAP_OFFSETS list, so four sums, three pointers and the weight stride are all that
- * stays live (the 3x3 form with nine offsets in locals spilled on x64).
+ * stays live (the 3x3 form with nine offsets in locals spilled on x64). Each sum is also stored
+ * after its update: the stores keep the engine from hoisting the next tap's loads above the
+ * arithmetic (VWW's scalar depthwise layers -5%, measured).
  */
 // @ts-ignore: decorator
 @noinline
@@ -118,10 +120,10 @@ function interior4(xc: usize, wc: usize, biasF: usize, T: i32, wStride: usize): 
   const tEnd = TAP_OFFSETS + (<usize>T << 2);
   for (let t = TAP_OFFSETS; t < tEnd; t += 4) {
     const x = xc + <usize>load<i32>(t);
-    a0 += <i32>load<i8>(x) * <i32>load<i8>(w);
-    a1 += <i32>load<i8>(x, 1) * <i32>load<i8>(w, 1);
-    a2 += <i32>load<i8>(x, 2) * <i32>load<i8>(w, 2);
-    a3 += <i32>load<i8>(x, 3) * <i32>load<i8>(w, 3);
+    a0 += <i32>load<i8>(x) * <i32>load<i8>(w); store<i32>(ACC4, a0);
+    a1 += <i32>load<i8>(x, 1) * <i32>load<i8>(w, 1); store<i32>(ACC4, a1, 4);
+    a2 += <i32>load<i8>(x, 2) * <i32>load<i8>(w, 2); store<i32>(ACC4, a2, 8);
+    a3 += <i32>load<i8>(x, 3) * <i32>load<i8>(w, 3); store<i32>(ACC4, a3, 12);
     w += wStride;
   }
   store<i32>(ACC4, a0);
