@@ -216,6 +216,9 @@ function sBottom(m: usize, col: i32): v128 {
 // Scalar path: one tile at a time. V[xi][c] (i16) for the tile, then per group of 8 output
 // channels the 16 dot products over the input channels (the transformed weights' pair layout),
 // the output transform and TFLite's requantization per value.
+/** Never read: the scalar product loop stores each sum here to pin its schedule (conv2dScalar). */
+const WG_PIN: usize = memory.data(16, 16);
+
 function winogradScalar(p: usize): void {
   const input = <usize>param(p, 0);
   const bias = <usize>param(p, 2);
@@ -265,14 +268,14 @@ function winogradScalar(p: usize): void {
         let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
         for (let q = 0; q < KPw; q++) {
           const x0 = <i32>load<i16>(v), x1 = <i32>load<i16>(v, 2);
-          a0 += x0 * <i32>load<i16>(w) + x1 * <i32>load<i16>(w, 2);
-          a1 += x0 * <i32>load<i16>(w, 4) + x1 * <i32>load<i16>(w, 6);
-          a2 += x0 * <i32>load<i16>(w, 8) + x1 * <i32>load<i16>(w, 10);
-          a3 += x0 * <i32>load<i16>(w, 12) + x1 * <i32>load<i16>(w, 14);
-          a4 += x0 * <i32>load<i16>(w, 16) + x1 * <i32>load<i16>(w, 18);
-          a5 += x0 * <i32>load<i16>(w, 20) + x1 * <i32>load<i16>(w, 22);
-          a6 += x0 * <i32>load<i16>(w, 24) + x1 * <i32>load<i16>(w, 26);
-          a7 += x0 * <i32>load<i16>(w, 28) + x1 * <i32>load<i16>(w, 30);
+          a0 += x0 * <i32>load<i16>(w) + x1 * <i32>load<i16>(w, 2); store<i32>(WG_PIN, a0);
+          a1 += x0 * <i32>load<i16>(w, 4) + x1 * <i32>load<i16>(w, 6); store<i32>(WG_PIN, a1);
+          a2 += x0 * <i32>load<i16>(w, 8) + x1 * <i32>load<i16>(w, 10); store<i32>(WG_PIN, a2);
+          a3 += x0 * <i32>load<i16>(w, 12) + x1 * <i32>load<i16>(w, 14); store<i32>(WG_PIN, a3);
+          a4 += x0 * <i32>load<i16>(w, 16) + x1 * <i32>load<i16>(w, 18); store<i32>(WG_PIN, a4);
+          a5 += x0 * <i32>load<i16>(w, 20) + x1 * <i32>load<i16>(w, 22); store<i32>(WG_PIN, a5);
+          a6 += x0 * <i32>load<i16>(w, 24) + x1 * <i32>load<i16>(w, 26); store<i32>(WG_PIN, a6);
+          a7 += x0 * <i32>load<i16>(w, 28) + x1 * <i32>load<i16>(w, 30); store<i32>(WG_PIN, a7);
           v += 4;
           w += 32;
         }
