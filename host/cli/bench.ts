@@ -237,11 +237,6 @@ export function measureInterleaved(models: BenchableModel[], inputs: Uint8Array[
   return times.map((t) => ({ times: t, warmup: warm }));
 }
 
-/** measureInterleaved for one model. */
-export function measureInvokes(model: BenchableModel, inputs: Uint8Array[], opts: MeasureOptions): number[] {
-  return measureInterleaved([model], [inputs], opts)[0].times;
-}
-
 export interface BenchModelOptions extends MeasureOptions {
   name: string;
   kernels: KernelChoice;
