@@ -74,9 +74,9 @@ function inputsFor(types, sizes) {
 }
 
 /** Load a qedge model on one build; times load and first invoke. */
-async function qedgeRunner(bytes, build, label) {
+async function qedgeRunner(bytes, build, label, extra = {}) {
   const t0 = performance.now();
-  const model = await qedge.loadModel(bytes, { kernels: build });
+  const model = await qedge.loadModel(bytes, { kernels: build, ...extra });
   const loadMs = performance.now() - t0;
   return { model, loadMs, label };
 }
@@ -207,6 +207,8 @@ function collectOpCases() {
 
 async function benchOpCase(c) {
   const row = { id: c.id, kind: c.kind, shape: c.shape, macs: c.macs, sources: [...c.sources], qedge: {}, tflite: {}, ort_web: {}, ort_node: {} };
+  // GEMMs also run without Strassen (the plain pair layout), in the same rounds, to show its share.
+  if (c.kind === "gemm") row.qedge_no_strassen = {};
   const runners = [];
   const input = cli.deterministicBytes(c.desc.tensors[0].shape.reduce((a, b) => a * b, 1), cli.DEFAULT_SEED);
   const inputU8 = input.map((v) => v ^ 0x80); // the same real values as uint8 with zero point + 128
@@ -229,6 +231,16 @@ async function benchOpCase(c) {
           runners.push({ id: `qedge:${build}`, call: () => model.invoke(), prepare: fill });
         } catch (e) {
           row.qedge[build] = { error: `unsupported: ${errorText(e)}` };
+        }
+      }
+      if (row.qedge_no_strassen) {
+        try {
+          const { model } = await qedgeRunner(bytes, AUTO, undefined, { strassen: false });
+          const view = u8(model.input(0));
+          const fill = () => view.set(input);
+          runners.push({ id: `qedge_no_strassen:${AUTO}`, call: () => model.invoke(), prepare: fill });
+        } catch (e) {
+          row.qedge_no_strassen[AUTO] = { error: errorText(e) };
         }
       }
       try {
@@ -405,6 +417,13 @@ if (ceil && !ceil.error) {
     `qedge's 4x8 register tile with data in L1: ${ceil.tile_gmacs.toFixed(1)} (int16 weights), ${ceil.tile8_gmacs.toFixed(1)} ` +
     `(int8 weights widened on load); a 6x8 tile: ${ceil.tile12_gmacs.toFixed(1)} (V8 spills its twelve accumulators)`);
 } else if (ceil) summary.push(`Machine ceilings not measured: ${ceil.error}`);
+for (const r of results.ops) {
+  const plain = r.qedge_no_strassen?.[AUTO], web = fastest(r.ort_web ?? {});
+  if (plain?.median_ms && r.qedge?.[AUTO]?.median_ms && web) {
+    summary.push(`${r.id}: with Strassen ${r.qedge[AUTO].median_ms.toPrecision(3)} ms, without (the plain pair layout, same rounds) ` +
+      `${plain.median_ms.toPrecision(3)} ms: ${ratio(web.median_ms / r.qedge[AUTO].median_ms)} vs ${ratio(web.median_ms / plain.median_ms)} ORT-web's throughput`);
+  }
+}
 const missed = [...results.models.filter((r) => r.latency_met === false), ...results.ops.filter((r) => r.met === false)];
 if (missed.length) {
   // The reasons were measured, not guessed: bench/README.md, "where the time goes".
@@ -412,8 +431,8 @@ if (missed.length) {
   for (const r of missed) {
     const gops = r.qedge?.[AUTO]?.gops;
     if (gops && ceil && !ceil.error) {
-      why.push(`${r.id}: qedge runs at ${(gops / 2).toFixed(1)} GMAC/s, ${((50 * gops) / ceil.tile_gmacs).toFixed(0)}% of the ` +
-        `register-tile loop alone in this run (one level of Strassen measured only 2-3% faster, at 3x the arena)`);
+      why.push(`${r.id}: qedge runs at ${(gops / 2).toFixed(1)} GMAC/s (counting the direct sum's MACs), ` +
+        `${((50 * gops) / ceil.tile_gmacs).toFixed(0)}% of the register-tile loop alone in this run`);
     } else if (r.model) {
       why.push(`${r.model}: bit-exact TFLite Micro requantization costs a per-lane check that XNNPACK's float ` +
         "requantization does not pay; the depthwise layers need pair shuffles the GEMM loops do not");

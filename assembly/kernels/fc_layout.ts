@@ -25,3 +25,21 @@ export const FC_CHUNK = 16;
 export const FC_GROUP = 8;
 export const FC_TILE_M = 4;
 export const FC_BATCHED_MIN = 3;
+
+// Strassen layout (fc_strassen.ts: one level of Strassen's algorithm, seven half-size products).
+// For batches, in and out that split evenly (batches % FC_STRASSEN_ROWS, in % FC_STRASSEN_DEPTH
+// and out % FC_STRASSEN_OUT all 0) and are large enough that the halved loops still pay
+// (FC_STRASSEN_MIN_*). With h = in / 2 and B[k][n] = w[n][k], the weights
+// are seven sum blocks T0..T6 of h x out/2, each in the pair layout above (int16, h/2 pairs):
+//   T0 = B11 + B22, T1 = B11, T2 = B12 - B22, T3 = B21 - B11, T4 = B22, T5 = B11 + B12, T6 = B21 + B22
+// ordered [group g of FC_GROUP channels][product i][pair q][channel][k % 2], so one group's seven
+// blocks are consecutive: 7/4 the bytes of the pair layout.
+export const FC_STRASSEN_ROWS = 2 * FC_TILE_M;
+export const FC_STRASSEN_DEPTH = 16;
+export const FC_STRASSEN_OUT = 2 * FC_GROUP;
+// Measured (simd, same process, Strassen / pair layout): depth 256 and 64+ outputs 0.92-0.94x
+// (256^3, 32x256x256, 8x512x512, 64x1024x64); depth 128: 0.98x; depth 64: 1.04-1.06x (the
+// halved loops cost more than the eighth they save); 32 outputs: 0.99x. Scalar: 0.85-0.93x.
+export const FC_STRASSEN_MIN_BATCHES = FC_STRASSEN_ROWS;
+export const FC_STRASSEN_MIN_DEPTH = 256;
+export const FC_STRASSEN_MIN_OUT = 64;

@@ -20,6 +20,7 @@ import { clampI32, multiplyByQuantizedMultiplier, param } from "../fixedpoint";
 import { FC_CHUNK, FC_GROUP, FC_ROWS, FC_TILE_M } from "./fc_layout";
 import { requantize4 } from "./simd_requant";
 import { approx8, approxMagicZp, approxTrustedAll } from "./requantize";
+import { fullyConnectedStrassen } from "./fc_strassen";
 
 // Loop constants of the float32 requantization, written once per call and loaded in the loop
 // (engines recompute SIMD splats inside loops): scale, half-step, magic + zp, act min, act max.
@@ -27,7 +28,7 @@ const FC_K: usize = memory.data(16 * 5, 16);
 
 // @ts-ignore: decorator
 @inline
-function storeApproxConstants(p: usize): void {
+export function storeApproxConstants(p: usize): void {
   v128.store(FC_K, i32x4.splat(param(p, 14)));
   v128.store(FC_K, i32x4.splat(param(p, 15)), 16);
   v128.store(FC_K, approxMagicZp(param(p, 9)), 32);
@@ -46,14 +47,17 @@ const SPILL: usize = memory.data(32, 16);
 
 // @ts-ignore: decorator
 @inline
-function requantizeStore(acc: i32, dst: usize, mult: usize, shift: usize, r: i32, zp: i32, lo: i32, hi: i32): void {
+export function requantizeStore(acc: i32, dst: usize, mult: usize, shift: usize, r: i32, zp: i32, lo: i32, hi: i32): void {
   const off = <usize>r << 2;
   const v = multiplyByQuantizedMultiplier(acc, load<i32>(mult + off), load<i32>(shift + off)) + zp;
   store<i8>(dst + <usize>r, <i8>clampI32(v, lo, hi));
 }
 
 export function fullyConnected(p: usize): void {
-  if (param(p, 16) != 0) {
+  const layout = param(p, 16);
+  if (layout == 2) {
+    fullyConnectedStrassen(p);
+  } else if (layout != 0) {
     if (ASC_FEATURE_SIMD) fullyConnectedPairsSimd(p);
     else fullyConnectedPairsScalar(p);
   } else {
@@ -143,7 +147,7 @@ function fullyConnectedScalar(p: usize): void {
 // store the first n of them at dst.
 // @ts-ignore: decorator
 @inline
-function storeRow8(a: v128, b: v128, dst: usize, n: i32, c: i32, uniform: bool, approx: bool,
+export function storeRow8(a: v128, b: v128, dst: usize, n: i32, c: i32, uniform: bool, approx: bool,
   mult: usize, shift: usize, m0: i32, sh0: i32, zp: i32, lo: i32, hi: i32): void {
   if (uniform) {
     let q: v128;

@@ -8,7 +8,7 @@ import { InvalidArgumentError } from "../errors.js";
 import type { KernelChoice } from "../wasm/kernels.js";
 
 export const BENCH_HELP = `usage: qedge bench MODEL [--input FILE] [--runs N] [--warmup N] [--warmup-ms MS]
-                   [--kernels auto|scalar|simd|relaxed] [--no-winograd] [--plain-core] [--json]
+                   [--kernels auto|scalar|simd|relaxed] [--no-winograd] [--no-strassen] [--plain-core] [--json]
 
 Loads a .tflite model, times the load and the first invoke, then untimed warmup invokes and
 RUNS timed ones, and prints the median / p10 / p90 latency with the model's memory use.
@@ -24,6 +24,9 @@ RUNS timed ones, and prints the median / p10 / p90 latency with the model's memo
                 (Node 20: relaxed needs node --experimental-wasm-relaxed-simd)
   --no-winograd direct 3x3 stride-1 convolutions (default: Winograd F(2x2, 3x3): bit-identical,
                 faster, larger transformed weights; see weights in the report)
+  --no-strassen the plain batched FULLY_CONNECTED (default: one level of Strassen for large
+                GEMM-shaped layers that split evenly: bit-identical, 7/8 of the multiplies,
+                7/4 the weight bytes of those layers)
   --plain-core  measure only the plain core-module instantiation; by default the WASI component
                 path (the default runtime path) and the plain core module are both loaded and
                 timed in alternation (so machine noise hits both alike), and the component's
@@ -41,6 +44,7 @@ export interface BenchArgs {
   plainCore: boolean;
   json: boolean;
   winograd: boolean;
+  strassen: boolean;
 }
 
 const KERNEL_CHOICES: readonly string[] = ["auto", "scalar", "simd", "relaxed"];
@@ -69,6 +73,7 @@ export function parseBenchArgs(args: string[]): BenchArgs | null {
         json: { type: "boolean" },
         "plain-core": { type: "boolean" },
         "no-winograd": { type: "boolean" },
+        "no-strassen": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -94,6 +99,7 @@ export function parseBenchArgs(args: string[]): BenchArgs | null {
     plainCore: values["plain-core"] ?? false,
     json: values.json ?? false,
     winograd: !(values["no-winograd"] ?? false),
+    strassen: !(values["no-strassen"] ?? false),
   };
 }
 
@@ -237,14 +243,19 @@ export function measureInterleaved(models: BenchableModel[], inputs: Uint8Array[
   return times.map((t) => ({ times: t, warmup: warm }));
 }
 
+/** What a bench loader is asked for: the build, and which fast paths are turned off. */
+export interface BenchLoadOptions { kernels: KernelChoice; winograd?: boolean; strassen?: boolean }
+
 export interface BenchModelOptions extends MeasureOptions {
   name: string;
   kernels: KernelChoice;
   input: Uint8Array | null;
   inputLabel?: string;
-  load: (bytes: Uint8Array, opts: { kernels: KernelChoice; winograd?: boolean }) => Promise<BenchableModel>;
+  load: (bytes: Uint8Array, opts: BenchLoadOptions) => Promise<BenchableModel>;
   /** false: direct convolutions only (LoadOptions.winograd). */
   winograd?: boolean;
+  /** false: no Strassen FULLY_CONNECTED (LoadOptions.strassen). */
+  strassen?: boolean;
 }
 
 /** Load, first invoke, then steady state: the whole `qedge bench` measurement. */
@@ -260,7 +271,11 @@ export async function benchModels(bytes: Uint8Array, opts: BenchModelOptions, lo
   const loaded = [];
   for (const load of loaders) {
     const t0 = performance.now();
-    const model = await load(bytes, { kernels: opts.kernels, ...(opts.winograd === false ? { winograd: false } : {}) });
+    const model = await load(bytes, {
+      kernels: opts.kernels,
+      ...(opts.winograd === false ? { winograd: false } : {}),
+      ...(opts.strassen === false ? { strassen: false } : {}),
+    });
     const loadMs = performance.now() - t0;
     const inputs = inputBytesFor(model, opts.input);
     inputs.forEach((d, i) => bytesView(model.input(i)).set(d));
@@ -338,8 +353,9 @@ export async function benchCommand(args: string[]): Promise<number> {
     input: a.input === null ? null : readFile(a.input, "--input"),
     inputLabel: a.input ?? undefined,
     winograd: a.winograd,
+    strassen: a.strassen,
   };
-  const core = (b: Uint8Array, o: { kernels: KernelChoice; winograd?: boolean }) => loadModel(b, { ...o, instantiation: "core" });
+  const core = (b: Uint8Array, o: BenchLoadOptions) => loadModel(b, { ...o, instantiation: "core" });
   if (a.plainCore) {
     const report = { ...(await benchModel(bytes, { ...common, load: core })), instantiation: "core" };
     console.log(a.json ? JSON.stringify(report) : `${formatReport(report)}\ninstantiation plain core module`);

@@ -56,7 +56,7 @@ export async function inspectCommand(args: string[], plan?: InspectPlanSource): 
 export function arenaPlanOf(graph: ModelGraph): InspectPlan {
   try {
     // As loadModel compiles by default (Winograd convolutions).
-    const c = compileGraph(graph, { winograd: true });
+    const c = compileGraph(graph, { winograd: true, strassen: true });
     const tensorOffsets = new Map<number, number>();
     c.homes.forEach((h, t) => { if (h.kind === "arena") tensorOffsets.set(t, h.offset); });
     return {

@@ -7,7 +7,7 @@ import type { KernelChoice } from "../wasm/kernels.js";
 
 const HELP = `usage: qedge run MODEL --input FILE [--input FILE ...] --output FILE [--output FILE ...]
                  [--kernels auto|scalar|simd|relaxed] [--max-memory BYTES] [--no-winograd]
-                 [--plain-core] [--quiet]
+                 [--no-strassen] [--plain-core] [--quiet]
 
 Runs a .tflite model. Each --input holds the raw bytes of one graph input tensor, in order
 (input 0 first); each --output receives the raw bytes of one graph output tensor.
@@ -17,8 +17,11 @@ times, one row at a time from a fresh state, and each output file receives the N
   --kernels     kernel build: auto (default: relaxed > simd > scalar, as this engine allows),
                 scalar, simd or relaxed (Node 20: needs --experimental-wasm-relaxed-simd)
   --max-memory  refuse to run if the kernel memory would exceed this many bytes (suffix k/m ok);
-                Winograd convolutions are dropped first if that alone makes the model fit
+                Winograd convolutions and Strassen FULLY_CONNECTED are dropped first if that
+                alone makes the model fit
   --no-winograd direct 3x3 stride-1 convolutions (same results, slower, smaller weights)
+  --no-strassen plain batched FULLY_CONNECTED (same results, slower on large GEMM-shaped
+                layers, smaller weights)
   --plain-core  instantiate the plain core kernel module instead of the WASI component
   --quiet       print nothing on success
 Exit status: 0 on success; 1 with a one-line error on bad input.`;
@@ -42,6 +45,7 @@ export async function runCommand(args: string[]): Promise<number> {
         "max-memory": { type: "string" },
         "plain-core": { type: "boolean" },
         "no-winograd": { type: "boolean" },
+        "no-strassen": { type: "boolean" },
         quiet: { type: "boolean", short: "q" },
         help: { type: "boolean", short: "h" },
       },
@@ -60,6 +64,7 @@ export async function runCommand(args: string[]): Promise<number> {
     maxMemoryBytes: values["max-memory"] ? parseBytes(values["max-memory"]) : undefined,
     instantiation: values["plain-core"] ? "core" : undefined,
     ...(values["no-winograd"] ? { winograd: false } : {}),
+    ...(values["no-strassen"] ? { strassen: false } : {}),
   });
   if (inputs.length !== model.inputs.length) {
     throw new InvalidArgumentError(`the model has ${model.inputs.length} input(s); got ${inputs.length} --input file(s)`);

@@ -54,6 +54,12 @@ export interface CompileOptions {
    * transformed int16 weights of 32/9 the int8 bytes), on every kernel build. Default false.
    */
   winograd?: boolean;
+  /**
+   * One level of Strassen's algorithm for large batched FULLY_CONNECTED whose sizes split evenly
+   * (bit-identical, 7/8 of the multiplies, int16 weight sums of 7/4 the pair layout's bytes).
+   * Default false.
+   */
+  strassen?: boolean;
 }
 
 export function compileGraph(graph: ModelGraph, options: CompileOptions = {}): CompiledProgram {
@@ -78,7 +84,7 @@ export function compileGraph(graph: ModelGraph, options: CompileOptions = {}): C
       return graph.tensors[idx];
     };
     const ctx: PrepareContext = {
-      graph, op, where, winograd: options.winograd === true,
+      graph, op, where, winograd: options.winograd === true, strassen: options.strassen === true,
       input: (k) => tensorAt(op.inputs, k, "inputs", false)!,
       optionalInput: (k) => tensorAt(op.inputs, k, "inputs", true),
       output: (k) => tensorAt(op.outputs, k, "outputs", false)!,

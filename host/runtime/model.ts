@@ -28,6 +28,13 @@ export interface LoadOptions {
    * maxMemoryBytes.
    */
   winograd?: boolean;
+  /**
+   * One level of Strassen's algorithm for large batched FULLY_CONNECTED (GEMM-shaped layers whose
+   * batch, depth and output counts split evenly): bit-identical results with 7/8 of the
+   * multiplies, at the cost of int16 weight sums (7/4 the bytes of the int16 batched layout).
+   * Default: on, and turned off again, like Winograd, when it would break maxMemoryBytes.
+   */
+  strassen?: boolean;
 }
 
 export interface MemoryReport {
@@ -222,20 +229,22 @@ export function createModel(graph: ModelGraph, opts: LoadOptions = {}): Model {
     throw new InvalidArgumentError("the component instantiation is asynchronous: use loadModel, or instantiation: 'core'");
   }
   checkInstantiation(opts);
-  return withWinogradFallback(graph, opts, instantiateKernels(opts.kernels ?? "auto"));
+  return withMemoryFallback(graph, opts, instantiateKernels(opts.kernels ?? "auto"));
 }
 
 /**
- * Compile and load. Winograd is on unless opts say otherwise; when it was only on by default
- * and the model then misses maxMemoryBytes, the plain program is tried before giving up.
+ * Compile and load. Winograd and Strassen (more weight bytes for fewer multiplies) are on unless
+ * opts say otherwise; when one was only on by default and the model then misses
+ * maxMemoryBytes, the program without those defaults is tried before giving up.
  */
-function withWinogradFallback(graph: ModelGraph, opts: LoadOptions, instance: KernelInstance): Model {
-  const winograd = opts.winograd ?? true;
+function withMemoryFallback(graph: ModelGraph, opts: LoadOptions, instance: KernelInstance): Model {
+  const fast = { winograd: opts.winograd ?? true, strassen: opts.strassen ?? true };
   try {
-    return new Model(graph, compileGraph(graph, { winograd }), opts, instance);
+    return new Model(graph, compileGraph(graph, fast), opts, instance);
   } catch (e) {
-    if (!(e instanceof MemoryBudgetError) || !winograd || opts.winograd !== undefined) throw e;
-    return new Model(graph, compileGraph(graph, { winograd: false }), opts, instance);
+    const lean = { winograd: opts.winograd ?? false, strassen: opts.strassen ?? false };
+    if (!(e instanceof MemoryBudgetError) || (lean.winograd === fast.winograd && lean.strassen === fast.strassen)) throw e;
+    return new Model(graph, compileGraph(graph, lean), opts, instance);
   }
 }
 
@@ -253,5 +262,5 @@ export async function createModelAsync(graph: ModelGraph, opts: LoadOptions = {}
   const instance = mode === "core"
     ? instantiateKernels(opts.kernels ?? "auto")
     : await instantiateComponentKernels(opts.kernels ?? "auto");
-  return withWinogradFallback(graph, opts, instance);
+  return withMemoryFallback(graph, opts, instance);
 }

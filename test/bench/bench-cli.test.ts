@@ -58,13 +58,13 @@ describe("deterministicBytes (xorshift32 13/17/5)", () => {
 describe("parseBenchArgs", () => {
   it("fills the documented defaults", () => {
     expect(parseBenchArgs(["m.tflite"])).toEqual({
-      model: "m.tflite", input: null, runs: 200, warmup: 20, warmupMs: 250, kernels: "auto", plainCore: false, json: false, winograd: true,
+      model: "m.tflite", input: null, runs: 200, warmup: 20, warmupMs: 250, kernels: "auto", plainCore: false, json: false, winograd: true, strassen: true,
     });
   });
 
   it("reads every option", () => {
-    expect(parseBenchArgs(["--runs", "50", "--warmup", "0", "--warmup-ms", "0", "--kernels", "simd", "--json", "--input", "x.bin", "--no-winograd", "m.tflite"]))
-      .toEqual({ model: "m.tflite", input: "x.bin", runs: 50, warmup: 0, warmupMs: 0, kernels: "simd", plainCore: false, json: true, winograd: false });
+    expect(parseBenchArgs(["--runs", "50", "--warmup", "0", "--warmup-ms", "0", "--kernels", "simd", "--json", "--input", "x.bin", "--no-winograd", "--no-strassen", "m.tflite"]))
+      .toEqual({ model: "m.tflite", input: "x.bin", runs: 50, warmup: 0, warmupMs: 0, kernels: "simd", plainCore: false, json: true, winograd: false, strassen: false });
   });
 
   it("returns null for --help", () => {

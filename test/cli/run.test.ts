@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { SHARED, NO_SHARED } from "../helpers/shared.js";
 import { goldenCases } from "../helpers/golden.js";
 import { tinyFcGraph } from "../helpers/tflite-builder.js";
+import { gemmExpected, gemmInput, gemmModel } from "../helpers/gemm-model.js";
 import { loadModelSync } from "../../host/index.js";
 
 const CLI = join(process.cwd(), "dist", "host", "cli", "main.js");
@@ -25,6 +26,20 @@ describe("qedge CLI", () => {
       const r = qedge(cmd, "--help");
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`usage: qedge ${cmd}`));
+    }
+  });
+
+  it("run: a GEMM-shaped layer with and without --no-strassen gives the reference's bytes", () => {
+    const model = join(tmp, "gemm.tflite");
+    writeFileSync(model, gemmModel());
+    const x = join(tmp, "gemm-x.bin");
+    writeFileSync(x, gemmInput);
+    const want = Buffer.from(gemmExpected().buffer);
+    for (const extra of [[], ["--no-strassen"]]) {
+      const y = join(tmp, `gemm-y${extra.length}.bin`);
+      const r = qedge("run", model, "--input", x, "--output", y, "--quiet", ...extra);
+      expect(r.status, r.stderr).toBe(0);
+      expect(readFileSync(y).equals(want), extra.join(" ") || "default").toBe(true);
     }
   });
 
@@ -62,7 +77,7 @@ describe("qedge CLI", () => {
       const r = qedge(...args);
       expect(r.status, args.join(" ")).toBe(1);
       expect(r.stderr).toMatch(re);
-      expect(r.stderr.trim().split("\n").length).toBe(1);
+      expect(r.stderr.trim().split("\n").length, r.stderr).toBe(1);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
   });

@@ -49,8 +49,11 @@ export function op(o: { opcode?: number; opName?: string; version?: number; inpu
   };
 }
 
+/** Compile options an op's prepare sees (CompileOptions); Strassen defaults to on, as in loadModel. */
+export interface CompileChoices { strassen?: boolean }
+
 /** Build the PrepareContext that the executor would give, over a hand-made graph. */
-export function prepareOp(prepare: OpPrepare, tensors: Tensor[], operator: Operator): {
+export function prepareOp(prepare: OpPrepare, tensors: Tensor[], operator: Operator, compile: CompileChoices = {}): {
   prepared: PreparedOp; blobs: Uint8Array[]; scratch: number[];
 } {
   const graph: ModelGraph = {
@@ -65,7 +68,7 @@ export function prepareOp(prepare: OpPrepare, tensors: Tensor[], operator: Opera
     return t;
   };
   const ctx: PrepareContext = {
-    graph, op: operator, where,
+    graph, op: operator, where, strassen: compile.strassen ?? true,
     input(k) {
       const i = operator.inputs[k];
       if (i === undefined || i < 0) throw new UnsupportedModelError(where, `input ${k} is missing`);
@@ -95,8 +98,9 @@ export function prepareOp(prepare: OpPrepare, tensors: Tensor[], operator: Opera
  * `alias` places output 0 at the address of the given input tensor (in-place execution).
  */
 export function runOp(build: KernelBuild, prepare: OpPrepare, tensors: Tensor[], operator: Operator,
-  inputs: Record<number, ArrayBufferView>, alias?: { output: number; input: number }): Record<number, Uint8Array> {
-  const { prepared, blobs, scratch } = prepareOp(prepare, tensors, operator);
+  inputs: Record<number, ArrayBufferView>, alias?: { output: number; input: number },
+  compile: CompileChoices = {}): Record<number, Uint8Array> {
+  const { prepared, blobs, scratch } = prepareOp(prepare, tensors, operator, compile);
   const k = new KernelHarness(build);
   const addrOf = new Map<number, number>();
   for (const t of tensors) {

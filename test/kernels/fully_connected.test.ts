@@ -5,7 +5,7 @@ import { prepareFullyConnected } from "../../host/runtime/ops/fully_connected.js
 import { TensorType } from "../../host/model/types.js";
 import { UnsupportedModelError } from "../../host/errors.js";
 import { BUILDS, randI8, randInt, rng } from "../helpers/kernel-harness.js";
-import { asI8, op, prepareOp, runOp, tensor } from "../helpers/prepare-harness.js";
+import { asI8, op, prepareOp, runOp, tensor, type CompileChoices } from "../helpers/prepare-harness.js";
 import { fullyConnectedRef, refActivationRange, refQuantizeMultiplier } from "../reference/int8-ops.js";
 
 interface FcCase {
@@ -45,8 +45,15 @@ function expected(c: FcCase): Int8Array {
     inDepth: c.inDepth, outDepth: c.outDepth, multipliers: mults, shifts, outZp: c.outZp, lo, hi });
 }
 
-function run(build: (typeof BUILDS)[number], c: FcCase): Int8Array {
-  return asI8(runOp(build, prepareFullyConnected, tensorsOf(c), fcOp(c), { 0: c.input })[3]);
+function run(build: (typeof BUILDS)[number], c: FcCase, compile: CompileChoices = {}): Int8Array {
+  return asI8(runOp(build, prepareFullyConnected, tensorsOf(c), fcOp(c), { 0: c.input }, undefined, compile)[3]);
+}
+
+/** Word 16 of the kernel block: 0 row layout, 1 pair layout, 2 Strassen (fully_connected.ts). */
+function layoutOf(c: FcCase, compile: CompileChoices = {}): number {
+  const { prepared } = prepareOp(prepareFullyConnected, tensorsOf(c), fcOp(c), compile);
+  const [block] = prepared.encode({ tensor: () => 0, blob: () => 0, scratch: () => 0 });
+  return block.params[16];
 }
 
 /** A random case; `real` picks the effective multiplier range. */
@@ -114,6 +121,64 @@ for (const build of BUILDS) {
         const c = randomCase(r, { batches: 1, inDepth: i, outDepth: o });
         expect(Array.from(run(build, c))).toEqual(Array.from(expected(c)));
       }
+    });
+
+    it("Strassen layout (large batches): the reference's bytes, and the pair layout's, on even splits", () => {
+      const r = rng(2024);
+      // [batches, in, out]: the smallest eligible shape, per-channel scales, a deep one, a GEMM.
+      const shapes = [[8, 256, 64], [16, 256, 128], [24, 512, 80], [8, 1024, 64], [64, 256, 96], [256, 256, 256]];
+      for (const [batches, inDepth, outDepth] of shapes) {
+        for (const perChannel of [false, true]) {
+          const c = randomCase(r, { batches, inDepth, outDepth });
+          c.wScales = perChannel ? Array.from({ length: outDepth }, () => 0.001 + r() * 0.05) : [c.wScales[0]];
+          // Mostly mid-range outputs (the float32 requantization path), some saturated.
+          c.outScale = c.inScale * c.wScales[0] * (200 + r() * 600);
+          const what = `${batches}x${inDepth}x${outDepth} ${perChannel ? "per-channel" : "per-tensor"}`;
+          expect(layoutOf(c), what).toBe(2);
+          expect(layoutOf(c, { strassen: false }), what).toBe(1);
+          const want = Array.from(expected(c));
+          expect(Array.from(run(build, c)), `${what}, Strassen`).toEqual(want);
+          expect(Array.from(run(build, c, { strassen: false })), `${what}, pair layout`).toEqual(want);
+        }
+      }
+    });
+
+    it("Strassen layout: extreme zero points and operand sums of +-256, -128 weights included", () => {
+      // Inputs and weights only -128 or 127: operand sums hit -256 and 254 everywhere.
+      const r = rng(88);
+      for (const inZp of [127, -128, 0]) {
+        const c = randomCase(r, { batches: 16, inDepth: 256, outDepth: 64 });
+        c.input = c.input.map(() => (r() < 0.5 ? -128 : 127));
+        c.weights = c.weights.map(() => (r() < 0.5 ? -128 : 127));
+        c.inZp = inZp;
+        c.wScales = [c.wScales[0]];
+        c.outScale = c.inScale * c.wScales[0] * 2 ** 18 / 40; // sums of +-2^18 (one deviation) land near +-40
+        c.act = 0;
+        expect(layoutOf(c)).toBe(2);
+        const want = Array.from(expected(c));
+        expect(new Set(want).size, "outputs spread over many values").toBeGreaterThan(20);
+        expect(Array.from(run(build, c)), `zp ${inZp}`).toEqual(want);
+      }
+    });
+
+    it("Strassen layout: exact where its partial products wrap int32 but the true sum does not", () => {
+      // x = -128 and w = -127 nearly everywhere, depth 2^17: the first partial product sums
+      // (-256) * (-254) over 2^16 pairs (about 4.3e9, wraps), the true sum is about 2.1e9 (fits).
+      const r = rng(17);
+      const c = randomCase(r, { batches: 8, inDepth: 131072, outDepth: 64 });
+      c.input.fill(-128);
+      c.weights.fill(-127);
+      for (let i = 0; i < 64; i++) c.weights[randInt(r, 0, c.weights.length - 1)] = randInt(r, -127, 127);
+      c.inZp = 0;
+      c.bias = null;
+      c.wScales = [c.wScales[0]];
+      c.outScale = c.inScale * c.wScales[0] * 2 ** 31 / 100; // true sums land near 100
+      c.outZp = 0;
+      c.act = 0;
+      expect(layoutOf(c)).toBe(2);
+      const want = Array.from(expected(c));
+      expect(want.every((v) => v > 90 && v < 110), "true sums fit int32 and requantize near 100").toBe(true);
+      expect(Array.from(run(build, c))).toEqual(want);
     });
 
     it("handles weights of -128 and saturating accumulators", () => {

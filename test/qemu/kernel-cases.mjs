@@ -167,6 +167,8 @@ export const KERNEL_CASES = [
   ["fc 2x33->10 per-channel", () => fullyConnected("fc 2x33->10 per-channel", 2, 33, 10, ACT.NONE, true)],
   ["fc 1x640->128", () => fullyConnected("fc 1x640->128", 1, 640, 128, ACT.NONE, false)],
   ["fc 4x64->17 relu6 per-channel", () => fullyConnected("fc 4x64->17 relu6 per-channel", 4, 64, 17, ACT.RELU6, true)],
+  // Large enough for the Strassen layout (assembly/kernels/fc_strassen.ts), qedge's default there.
+  ["fc 16x256->64 relu per-channel strassen", () => fullyConnected("fc 16x256->64 relu per-channel strassen", 16, 256, 64, ACT.RELU, true)],
   ["conv 9x9x3->8 k3 s1 same relu", () => conv2d("conv 9x9x3->8 k3 s1 same relu", [9, 9, 3], 8, 3, 1, PAD.SAME, 1, ACT.RELU)],
   ["conv 10x7x5->4 k3 s2 valid", () => conv2d("conv 10x7x5->4 k3 s2 valid", [10, 7, 5], 4, 3, 2, PAD.VALID, 1, ACT.NONE)],
   ["conv 8x8x16->16 k1", () => conv2d("conv 8x8x16->16 k1", [8, 8, 16], 16, 1, 1, PAD.VALID, 1, ACT.NONE)],

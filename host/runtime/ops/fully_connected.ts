@@ -2,7 +2,10 @@
 // for one or few input rows, pair layout for batches; assembly/kernels/fc_layout.ts), folds the input zero point into the bias and computes one
 // requantization multiplier per output channel. Kernel block layout: assembly/kernels/fully_connected.ts.
 import { OP_FULLY_CONNECTED } from "../../../assembly/abi.js";
-import { FC_BATCHED_MIN, FC_CHUNK, FC_GROUP, FC_ROWS, FC_TILE_M } from "../../../assembly/kernels/fc_layout.js";
+import {
+  FC_BATCHED_MIN, FC_CHUNK, FC_GROUP, FC_ROWS, FC_STRASSEN_DEPTH, FC_STRASSEN_MIN_BATCHES, FC_STRASSEN_MIN_DEPTH,
+  FC_STRASSEN_MIN_OUT, FC_STRASSEN_OUT, FC_STRASSEN_ROWS, FC_TILE_M,
+} from "../../../assembly/kernels/fc_layout.js";
 import { Activation, TensorType, type Tensor } from "../../model/types.js";
 import { activationRange, quantizeMultiplier } from "../quant.js";
 import type { Addresses, OpPrepare, PrepareContext } from "./types.js";
@@ -43,6 +46,40 @@ export function packFcWeightsPairs(w: Int8Array, outDepth: number, inDepth: numb
   return packed;
 }
 
+/**
+ * Pack [out, in] int8 weights into the Strassen layout (fc_layout.ts): for each group of
+ * FC_GROUP channels of the first half, the seven weight-sum blocks T0..T6 in the pair layout.
+ */
+export function packFcWeightsStrassen(w: Int8Array, outDepth: number, inDepth: number): Int16Array {
+  const h = inDepth / 2, nh = outDepth / 2, ph = h / 2;
+  const at = (n: number, k: number) => w[n * inDepth + k];
+  // B[k][n] = w[n][k]; quadrants by (depth half, channel half).
+  const b11 = (k: number, n: number) => at(n, k), b12 = (k: number, n: number) => at(n + nh, k);
+  const b21 = (k: number, n: number) => at(n, k + h), b22 = (k: number, n: number) => at(n + nh, k + h);
+  const sums: ((k: number, n: number) => number)[] = [
+    (k, n) => b11(k, n) + b22(k, n), b11, (k, n) => b12(k, n) - b22(k, n), (k, n) => b21(k, n) - b11(k, n),
+    b22, (k, n) => b11(k, n) + b12(k, n), (k, n) => b21(k, n) + b22(k, n),
+  ];
+  const packed = new Int16Array(7 * nh * h);
+  let o = 0;
+  for (let g = 0; g < nh; g += FC_GROUP) {
+    for (const t of sums) {
+      for (let q = 0; q < ph; q++) {
+        for (let c = 0; c < FC_GROUP; c++) {
+          packed[o++] = t(2 * q, g + c);
+          packed[o++] = t(2 * q + 1, g + c);
+        }
+      }
+    }
+  }
+  return packed;
+}
+
+/** Whether a batched FULLY_CONNECTED splits evenly for the Strassen layout and is large enough. */
+export function fcStrassenEligible(batches: number, inDepth: number, outDepth: number): boolean {
+  return batches % FC_STRASSEN_ROWS === 0 && inDepth % FC_STRASSEN_DEPTH === 0 && outDepth % FC_STRASSEN_OUT === 0
+    && batches >= FC_STRASSEN_MIN_BATCHES && inDepth >= FC_STRASSEN_MIN_DEPTH && outDepth >= FC_STRASSEN_MIN_OUT;
+}
 /** Address of a tensor operand, constant (placed as a blob) or not. */
 function operand(ctx: PrepareContext, t: Tensor): (a: Addresses) => number {
   if (t.data) {
@@ -154,10 +191,15 @@ export const prepareFullyConnected: OpPrepare = (ctx) => {
   }
   const f32 = uniform ? fcFloat32(w, biasValues, outDepth, inDepth, inQ.zeroPoint, params[padded], params[2 * padded]) : [0, 0, 0];
   // Batches run in tiles over the pair layout, with a small scratch for the tile's widened rows.
+  // Large even batches: one level of Strassen (fc_strassen.ts), unless turned off.
   const batched = batches >= FC_BATCHED_MIN;
-  const packed = ctx.constBlob(new Uint8Array(
-    (batched ? packFcWeightsPairs(w, outDepth, inDepth) : packFcWeights(w, outDepth, inDepth)).buffer));
-  const scratch = batched ? ctx.scratch(FC_TILE_M * 4 * fcPairs(inDepth), 16) : null;
+  const strassen = batched && ctx.strassen === true && fcStrassenEligible(batches, inDepth, outDepth);
+  const layout = strassen ? 2 : batched ? 1 : 0;
+  const packed = ctx.constBlob(new Uint8Array((strassen ? packFcWeightsStrassen(w, outDepth, inDepth)
+    : batched ? packFcWeightsPairs(w, outDepth, inDepth) : packFcWeights(w, outDepth, inDepth)).buffer));
+  // Scratch: the pair layout's widened tile; Strassen's seven input-sum tiles and seven product tiles.
+  const scratch = strassen ? ctx.scratch(7 * (inDepth / 4) * 16 + 7 * FC_TILE_M * FC_GROUP * 4, 16)
+    : batched ? ctx.scratch(FC_TILE_M * 4 * fcPairs(inDepth), 16) : null;
   const consts = ctx.constBlob(new Uint8Array(params.buffer));
   const inAddr = operand(ctx, input);
 
@@ -171,7 +213,7 @@ export const prepareFullyConnected: OpPrepare = (ctx) => {
           batches, inDepth, outDepth,
           base + 4 * padded, base + 8 * padded,
           outQ.zeroPoint, range.min, range.max, uniform, ...f32,
-          batched ? 1 : 0, scratch ? a.scratch(scratch) : 0,
+          layout, scratch ? a.scratch(scratch) : 0,
         ],
       }];
     },

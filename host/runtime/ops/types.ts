@@ -16,6 +16,8 @@ export interface PrepareContext {
   readonly where: string;
   /** Winograd F(2x2, 3x3) for eligible convolutions (CompileOptions.winograd). */
   readonly winograd?: boolean;
+  /** Strassen layout for large batched FULLY_CONNECTED (CompileOptions.strassen). */
+  readonly strassen?: boolean;
   /** Tensor behind operator input k (throws if k is absent or -1 and not optional). */
   input(k: number): Tensor;
   /** Like input(k) but returns null for an omitted (-1 or missing) optional input. */
