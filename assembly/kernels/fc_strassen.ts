@@ -31,6 +31,9 @@ const SUB: i32 = 2;
 /** Bytes of one product tile (FC_TILE_M rows x FC_GROUP int32). */
 const PTILE: usize = FC_TILE_M * FC_GROUP * 4;
 
+// The four combined rows of one tile row: Y11, Y12, Y21, Y22, channels 0..3 then 4..7 each.
+const SPILL4: usize = memory.data(128, 16);
+
 // ---- input sums ---------------------------------------------------------------------------
 
 // Plain version: tile rows r = 0..3 are a + r * rowIn and b + r * rowIn, h values each.
@@ -255,6 +258,3 @@ export function fullyConnectedStrassen(p: usize): void {
     }
   }
 }
-
-// The four combined rows of one tile row: Y11, Y12, Y21, Y22, channels 0..3 then 4..7 each.
-const SPILL4: usize = memory.data(128, 16);

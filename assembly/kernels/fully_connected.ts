@@ -1,7 +1,8 @@
 // OP_FULLY_CONNECTED (int8 in, int8 weights with zero point 0, int32 bias, int8 out).
 // Parameter words:
 //   0 input        int8 [batches, in]
-//   1 weights      packed in the row layout (int8) or the pair layout (int16) of fc_layout.ts (word 16)
+//   1 weights      packed in the row layout (int8), the pair layout (int16) or the Strassen layout
+//                  (int16 weight sums) of fc_layout.ts (word 16)
 //   2 bias         int32 [roundup(out, 8)]: bias[c] - in_zp * Σ_k w[c][k], folded by the host
 //                  (int32 wrap-around, so the sum equals TFLM's Σ (x - in_zp) * w + bias bit for
 //                  bit); zero past `out`
@@ -13,9 +14,11 @@
 //   12 uniform: 1 when every channel has the same multiplier and shift (per-tensor weights)
 //   13 1 when a uniform op may requantize in float32 (requantize.ts; the host proved
 //      |acc * real| < 2^21), 14 its f32 scale (bits), 15 its f32 half-step (bits)
-//   16 layout: 0 row layout (one input row at a time), 1 pair layout (tiles of FC_TILE_M rows)
-//   17 scratch (pair layout only): FC_TILE_M * 2 * pairs int16, 16-byte aligned; holds a tile's
+//   16 layout: 0 row layout (one input row at a time), 1 pair layout (tiles of FC_TILE_M rows),
+//      2 Strassen layout (fc_strassen.ts: one level of Strassen over pair-layout tiles)
+//   17 scratch (pair layout): FC_TILE_M * 2 * pairs int16, 16-byte aligned; holds a tile's
 //      input rows widened to int16 and interleaved by pair: [pair q][row r][x[2q], x[2q+1]]
+//      (Strassen layout: see fc_strassen.ts)
 import { clampI32, multiplyByQuantizedMultiplier, param } from "../fixedpoint";
 import { FC_CHUNK, FC_GROUP, FC_ROWS, FC_TILE_M } from "./fc_layout";
 import { requantize4 } from "./simd_requant";

@@ -55,7 +55,7 @@ export async function inspectCommand(args: string[], plan?: InspectPlanSource): 
 /** The plan qedge's runtime would use: compile the graph (no wasm needed) and read its layout. */
 export function arenaPlanOf(graph: ModelGraph): InspectPlan {
   try {
-    // As loadModel compiles by default (Winograd convolutions).
+    // As loadModel compiles by default (Winograd convolutions, Strassen FULLY_CONNECTED).
     const c = compileGraph(graph, { winograd: true, strassen: true });
     const tensorOffsets = new Map<number, number>();
     c.homes.forEach((h, t) => { if (h.kind === "arena") tensorOffsets.set(t, h.offset); });
