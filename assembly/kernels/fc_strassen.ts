@@ -21,7 +21,7 @@
 // x FC_GROUP int32 sums (row r at 32 r: channels 0..3, then 4..7).
 import { param } from "../fixedpoint";
 import { FC_GROUP, FC_TILE_M } from "./fc_layout";
-import { requantizeStore, storeApproxConstants, storeRow8 } from "./fully_connected";
+import { pairTileSums, requantizeStore, storeApproxConstants, storeRow8 } from "./fully_connected";
 
 // How one input-sum tile is made from two input blocks (a, b): a alone, a + b, or a - b.
 const ONLY: i32 = 0;
@@ -137,37 +137,6 @@ function productScalar(xp: usize, xEnd: usize, wp: usize, dst: usize): void {
   }
 }
 
-// SIMD version: the register tile of the pair layout (fully_connected.ts), sums stored.
-// @ts-ignore: decorator
-@inline
-function productSimd(xStart: usize, xEnd: usize, wStart: usize, dst: usize): void {
-  let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
-  let b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-  let xp = xStart, wp = wStart;
-  do {
-    const wlo = v128.load(wp);
-    const whi = v128.load(wp, 16);
-    let xv = v128.load32_splat(xp);
-    a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xv, wlo));
-    b0 = i32x4.add(b0, i32x4.dot_i16x8_s(xv, whi));
-    xv = v128.load32_splat(xp, 4);
-    a1 = i32x4.add(a1, i32x4.dot_i16x8_s(xv, wlo));
-    b1 = i32x4.add(b1, i32x4.dot_i16x8_s(xv, whi));
-    xv = v128.load32_splat(xp, 8);
-    a2 = i32x4.add(a2, i32x4.dot_i16x8_s(xv, wlo));
-    b2 = i32x4.add(b2, i32x4.dot_i16x8_s(xv, whi));
-    xv = v128.load32_splat(xp, 12);
-    a3 = i32x4.add(a3, i32x4.dot_i16x8_s(xv, wlo));
-    b3 = i32x4.add(b3, i32x4.dot_i16x8_s(xv, whi));
-    xp += 16;
-    wp += 32;
-  } while (xp < xEnd);
-  v128.store(dst, a0); v128.store(dst, b0, 16);
-  v128.store(dst, a1, 32); v128.store(dst, b1, 48);
-  v128.store(dst, a2, 64); v128.store(dst, b2, 80);
-  v128.store(dst, a3, 96); v128.store(dst, b3, 112);
-}
-
 // ---- the op -------------------------------------------------------------------------------
 
 export function fullyConnectedStrassen(p: usize): void {
@@ -206,7 +175,7 @@ export function fullyConnectedStrassen(p: usize): void {
     for (let g = 0; g < halfOut; g += FC_GROUP) {
       for (let i: usize = 0; i < 7; i++) {
         const xs = scratch + i * sBytes;
-        if (ASC_FEATURE_SIMD) productSimd(xs, xs + sBytes, wp, prod + i * PTILE);
+        if (ASC_FEATURE_SIMD) pairTileSums(xs, xs + sBytes, wp, i32x4.splat(0), i32x4.splat(0), prod + i * PTILE);
         else productScalar(xs, xs + sBytes, wp, prod + i * PTILE);
         wp += wBytes;
       }

@@ -383,6 +383,44 @@ function widenTile(dst: usize, x0: usize, x1: usize, x2: usize, x3: usize, inDep
   }
 }
 
+// Sums of one register tile: FC_TILE_M (4) widened input rows x FC_GROUP (8) channels, from the
+// scratch rows xp..xEnd ([pair][row] int16 pairs) and the int16 weight pairs from wp, starting
+// from a (channels 0..3) and b (4..7) in every row. Stored at dst: row r's channels 0..3 at
+// 32 r, 4..7 at 32 r + 16 (the engine keeps them in registers up to the stores; the loads
+// that follow read L1). Shared by the pair layout and the Strassen layout (fc_strassen.ts).
+// @ts-ignore: decorator
+@inline
+export function pairTileSums(xStart: usize, xEnd: usize, wStart: usize, a: v128, b: v128, dst: usize): void {
+  let a0 = a, a1 = a, a2 = a, a3 = a;
+  let b0 = b, b1 = b, b2 = b, b3 = b;
+  let xp = xStart, wp = wStart;
+  do {
+    const wlo = v128.load(wp);
+    const whi = v128.load(wp, 16);
+    let xv = v128.load32_splat(xp);
+    a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xv, wlo));
+    b0 = i32x4.add(b0, i32x4.dot_i16x8_s(xv, whi));
+    xv = v128.load32_splat(xp, 4);
+    a1 = i32x4.add(a1, i32x4.dot_i16x8_s(xv, wlo));
+    b1 = i32x4.add(b1, i32x4.dot_i16x8_s(xv, whi));
+    xv = v128.load32_splat(xp, 8);
+    a2 = i32x4.add(a2, i32x4.dot_i16x8_s(xv, wlo));
+    b2 = i32x4.add(b2, i32x4.dot_i16x8_s(xv, whi));
+    xv = v128.load32_splat(xp, 12);
+    a3 = i32x4.add(a3, i32x4.dot_i16x8_s(xv, wlo));
+    b3 = i32x4.add(b3, i32x4.dot_i16x8_s(xv, whi));
+    xp += 16;
+    wp += 32;
+  } while (xp < xEnd);
+  v128.store(dst, a0); v128.store(dst, b0, 16);
+  v128.store(dst, a1, 32); v128.store(dst, b1, 48);
+  v128.store(dst, a2, 64); v128.store(dst, b2, 80);
+  v128.store(dst, a3, 96); v128.store(dst, b3, 112);
+}
+
+// One pair-layout tile's sums (pairTileSums), between the loop and the requantization.
+const TILE: usize = memory.data(FC_TILE_M * FC_GROUP * 4, 16);
+
 // SIMD version of the pair layout: tiles of FC_TILE_M (4) input rows x FC_GROUP (8) outputs in
 // eight i32x4 accumulators. The tile's rows are widened once into the scratch, interleaved so
 // that one moving pointer with constant offsets reaches all four; the weights are stored as
@@ -412,6 +450,7 @@ function fullyConnectedPairsSimd(p: usize): void {
   const sh0 = load<i32>(shift);
   const pairs = ((inDepth + 3) & ~3) >> 1;
   const xEnd = scratch + (<usize>pairs << 4);
+  const wBytes = <usize>pairs << 5;
   const rowIn = <usize>inDepth;
   const rowOut = <usize>outDepth;
   for (let m = 0; m < batches; m += FC_TILE_M) {
@@ -425,43 +464,22 @@ function fullyConnectedPairsSimd(p: usize): void {
     const y0 = output + <usize>m * rowOut;
     let wp = weights;
     for (let g = 0; g < outDepth; g += FC_GROUP) {
-      let a0 = v128.load(bias + (<usize>g << 2));
-      let b0 = v128.load(bias + (<usize>g << 2), 16);
-      let a1 = a0, a2 = a0, a3 = a0;
-      let b1 = b0, b2 = b0, b3 = b0;
-      let xp = scratch;
-      do {
-        const wlo = v128.load(wp);
-        const whi = v128.load(wp, 16);
-        let xv = v128.load32_splat(xp);
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xv, wlo));
-        b0 = i32x4.add(b0, i32x4.dot_i16x8_s(xv, whi));
-        xv = v128.load32_splat(xp, 4);
-        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(xv, wlo));
-        b1 = i32x4.add(b1, i32x4.dot_i16x8_s(xv, whi));
-        xv = v128.load32_splat(xp, 8);
-        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(xv, wlo));
-        b2 = i32x4.add(b2, i32x4.dot_i16x8_s(xv, whi));
-        xv = v128.load32_splat(xp, 12);
-        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(xv, wlo));
-        b3 = i32x4.add(b3, i32x4.dot_i16x8_s(xv, whi));
-        xp += 16;
-        wp += 32;
-      } while (xp < xEnd);
+      pairTileSums(scratch, xEnd, wp, v128.load(bias + (<usize>g << 2)), v128.load(bias + (<usize>g << 2), 16), TILE);
+      wp += wBytes;
       const n = min(FC_GROUP, outDepth - g);
       let dst = y0 + <usize>g;
-      storeRow8(a0, b0, dst, n, g, uniform, approx, mult, shift, m0, sh0, zp, lo, hi);
+      storeRow8(v128.load(TILE), v128.load(TILE, 16), dst, n, g, uniform, approx, mult, shift, m0, sh0, zp, lo, hi);
       if (rows > 1) {
         dst += rowOut;
-        storeRow8(a1, b1, dst, n, g, uniform, approx, mult, shift, m0, sh0, zp, lo, hi);
+        storeRow8(v128.load(TILE, 32), v128.load(TILE, 48), dst, n, g, uniform, approx, mult, shift, m0, sh0, zp, lo, hi);
       }
       if (rows > 2) {
         dst += rowOut;
-        storeRow8(a2, b2, dst, n, g, uniform, approx, mult, shift, m0, sh0, zp, lo, hi);
+        storeRow8(v128.load(TILE, 64), v128.load(TILE, 80), dst, n, g, uniform, approx, mult, shift, m0, sh0, zp, lo, hi);
       }
       if (rows > 3) {
         dst += rowOut;
-        storeRow8(a3, b3, dst, n, g, uniform, approx, mult, shift, m0, sh0, zp, lo, hi);
+        storeRow8(v128.load(TILE, 96), v128.load(TILE, 112), dst, n, g, uniform, approx, mult, shift, m0, sh0, zp, lo, hi);
       }
     }
   }
