@@ -1,5 +1,6 @@
 // FULLY_CONNECTED (int8): validates the operator, packs the weights for the kernel (row layout
-// for one or few input rows, pair layout for batches; assembly/kernels/fc_layout.ts), folds the input zero point into the bias and computes one
+// for one or few input rows, pair layout for batches, Strassen layout for large even batches;
+// assembly/kernels/fc_layout.ts), folds the input zero point into the bias and computes one
 // requantization multiplier per output channel. Kernel block layout: assembly/kernels/fully_connected.ts.
 import { OP_FULLY_CONNECTED } from "../../../assembly/abi.js";
 import {
@@ -80,6 +81,7 @@ export function fcStrassenEligible(batches: number, inDepth: number, outDepth: n
   return batches % FC_STRASSEN_ROWS === 0 && inDepth % FC_STRASSEN_DEPTH === 0 && outDepth % FC_STRASSEN_OUT === 0
     && batches >= FC_STRASSEN_MIN_BATCHES && inDepth >= FC_STRASSEN_MIN_DEPTH && outDepth >= FC_STRASSEN_MIN_OUT;
 }
+
 /** Address of a tensor operand, constant (placed as a blob) or not. */
 function operand(ctx: PrepareContext, t: Tensor): (a: Addresses) => number {
   if (t.data) {
