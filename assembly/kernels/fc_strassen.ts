@@ -21,7 +21,7 @@
 // x FC_GROUP int32 sums (row r at 32 r: channels 0..3, then 4..7).
 import { param } from "../fixedpoint";
 import { FC_GROUP, FC_TILE_M } from "./fc_layout";
-import { pairTileSums, requantizeStore, storeApproxConstants, storeRow8 } from "./fully_connected";
+import { pairTileSums, requantizeStore, storeApproxConstants, storePairRows, storeRow8 } from "./fully_connected";
 
 // How one input-sum tile is made from two input blocks (a, b): a alone, a + b, or a - b.
 const ONLY: i32 = 0;
@@ -43,38 +43,33 @@ function inputSumsScalar(dst: usize, a: usize, b: usize, rowIn: usize, h: i32, h
   for (let r: usize = 0; r < <usize>FC_TILE_M; r++) {
     const ar = a + r * rowIn, br = b + r * rowIn;
     for (let k = 0; k < h; k++) {
-      let v = <i32>load<i8>(ar + <usize>k);
-      if (how == ADD) v += <i32>load<i8>(br + <usize>k);
-      else if (how == SUB) v -= <i32>load<i8>(br + <usize>k);
+      const bk = how == ONLY ? 0 : <i32>load<i8>(br + <usize>k);
+      const v = <i32>load<i8>(ar + <usize>k) + (how == SUB ? -bk : bk);
       store<i16>(dst + ((<usize>k >> 1) << 4) + (r << 2) + ((<usize>k & 1) << 1), <i16>v);
     }
   }
 }
 
-// SIMD version: eight values of four rows per step, widened, combined, then a 4x4 transpose of
-// int32 lanes puts them in [pair][row] order (h is a multiple of 8).
+// Eight values of one row, widened to int16 and combined (a, a + b or a - b).
+// @ts-ignore: decorator
+@inline
+function rowSum8(a: usize, b: usize, how: i32): v128 {
+  const v = v128.load8x8_s(a);
+  if (how == ADD) return i16x8.add(v, v128.load8x8_s(b));
+  if (how == SUB) return i16x8.sub(v, v128.load8x8_s(b));
+  return v;
+}
+
+// SIMD version: eight values of four rows per step, then [pair][row] order as the pair layout's
+// widened tile (storePairRows; h is a multiple of 8).
 // @ts-ignore: decorator
 @inline
 function inputSumsSimd(dst: usize, a: usize, b: usize, rowIn: usize, h: i32, how: i32): void {
-  const a1 = a + rowIn, a2 = a1 + rowIn, a3 = a2 + rowIn;
-  const b1 = b + rowIn, b2 = b1 + rowIn, b3 = b2 + rowIn;
   let d = dst;
   for (let k: usize = 0; k < <usize>h; k += 8) {
-    let v0 = v128.load8x8_s(a + k), v1 = v128.load8x8_s(a1 + k);
-    let v2 = v128.load8x8_s(a2 + k), v3 = v128.load8x8_s(a3 + k);
-    if (how == ADD) {
-      v0 = i16x8.add(v0, v128.load8x8_s(b + k)); v1 = i16x8.add(v1, v128.load8x8_s(b1 + k));
-      v2 = i16x8.add(v2, v128.load8x8_s(b2 + k)); v3 = i16x8.add(v3, v128.load8x8_s(b3 + k));
-    } else if (how == SUB) {
-      v0 = i16x8.sub(v0, v128.load8x8_s(b + k)); v1 = i16x8.sub(v1, v128.load8x8_s(b1 + k));
-      v2 = i16x8.sub(v2, v128.load8x8_s(b2 + k)); v3 = i16x8.sub(v3, v128.load8x8_s(b3 + k));
-    }
-    const t0 = i32x4.shuffle(v0, v1, 0, 4, 1, 5), t1 = i32x4.shuffle(v0, v1, 2, 6, 3, 7);
-    const t2 = i32x4.shuffle(v2, v3, 0, 4, 1, 5), t3 = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
-    v128.store(d, i32x4.shuffle(t0, t2, 0, 1, 4, 5));
-    v128.store(d, i32x4.shuffle(t0, t2, 2, 3, 6, 7), 16);
-    v128.store(d, i32x4.shuffle(t1, t3, 0, 1, 4, 5), 32);
-    v128.store(d, i32x4.shuffle(t1, t3, 2, 3, 6, 7), 48);
+    const ak = a + k, bk = b + k;
+    storePairRows(d, rowSum8(ak, bk, how), rowSum8(ak + rowIn, bk + rowIn, how),
+      rowSum8(ak + 2 * rowIn, bk + 2 * rowIn, how), rowSum8(ak + 3 * rowIn, bk + 3 * rowIn, how));
     d += 64;
   }
 }

@@ -353,6 +353,19 @@ function fullyConnectedPairsScalar(p: usize): void {
   }
 }
 
+// Eight int16 values of four rows (v0..v3) stored in [pair][row] order at d (64 bytes): a 4x4
+// transpose of int32 lanes, each lane one pair. Shared with the Strassen input sums.
+// @ts-ignore: decorator
+@inline
+export function storePairRows(d: usize, v0: v128, v1: v128, v2: v128, v3: v128): void {
+  const t0 = i32x4.shuffle(v0, v1, 0, 4, 1, 5), t1 = i32x4.shuffle(v0, v1, 2, 6, 3, 7);
+  const t2 = i32x4.shuffle(v2, v3, 0, 4, 1, 5), t3 = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
+  v128.store(d, i32x4.shuffle(t0, t2, 0, 1, 4, 5));
+  v128.store(d, i32x4.shuffle(t0, t2, 2, 3, 6, 7), 16);
+  v128.store(d, i32x4.shuffle(t1, t3, 0, 1, 4, 5), 32);
+  v128.store(d, i32x4.shuffle(t1, t3, 2, 3, 6, 7), 48);
+}
+
 // Widen rows x0..x3 (inDepth int8 each) into the scratch: [pair q][row r] as two int16, pairs
 // past the input zero. Eight inputs of four rows are a 4x4 transpose of int32 lanes.
 // @ts-ignore: decorator
@@ -362,14 +375,7 @@ function widenTile(dst: usize, x0: usize, x1: usize, x2: usize, x3: usize, inDep
   let d = dst;
   for (; k + 8 <= inDepth; k += 8) {
     const o = <usize>k;
-    const v0 = v128.load8x8_s(x0 + o), v1 = v128.load8x8_s(x1 + o);
-    const v2 = v128.load8x8_s(x2 + o), v3 = v128.load8x8_s(x3 + o);
-    const t0 = i32x4.shuffle(v0, v1, 0, 4, 1, 5), t1 = i32x4.shuffle(v0, v1, 2, 6, 3, 7);
-    const t2 = i32x4.shuffle(v2, v3, 0, 4, 1, 5), t3 = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
-    v128.store(d, i32x4.shuffle(t0, t2, 0, 1, 4, 5));
-    v128.store(d, i32x4.shuffle(t0, t2, 2, 3, 6, 7), 16);
-    v128.store(d, i32x4.shuffle(t1, t3, 0, 1, 4, 5), 32);
-    v128.store(d, i32x4.shuffle(t1, t3, 2, 3, 6, 7), 48);
+    storePairRows(d, v128.load8x8_s(x0 + o), v128.load8x8_s(x1 + o), v128.load8x8_s(x2 + o), v128.load8x8_s(x3 + o));
     d += 64;
   }
   for (; k < pairs * 2; k++) {
